@@ -1,0 +1,111 @@
+/**
+ * Request helpers shared by the route modules: reading Zendesk's wrapped bodies (`{"user": {…}}`,
+ * `{"users": […]}`), id parameters and id lists, and the context every route module receives.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+
+import type { Account, Json, JsonObject } from './account.js'
+import type { AuthResult } from './auth.js'
+import { ApiError, badRequest, BULK_LIMIT, recordNotFound, tooManyItems } from './errors.js'
+import type { RateLimiter } from './rate-limit.js'
+
+/** What each route module gets besides the fastify instance. */
+export interface RouteContext {
+  account: Account
+  limiter: RateLimiter
+}
+
+export type RouteModule = (app: FastifyInstance, ctx: RouteContext) => void
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the auth hook for Support and Sell paths. */
+    auth: AuthResult
+  }
+}
+
+export function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/** `{ key: {…} }` → the inner object; 400 when missing or not an object. */
+export function wrapped(body: unknown, key: string): JsonObject {
+  const inner = isObject(body) ? body[key] : undefined
+  if (!isObject(inner)) {
+    throw badRequest('InvalidParameter', `Parameter ${key} is required and must be an object`)
+  }
+  return inner
+}
+
+/** `{ key: [{…}, …] }` → the list (≤ 100 items); 400 when missing, not objects, or too long. */
+export function wrappedList(body: unknown, key: string): JsonObject[] {
+  const list = isObject(body) ? body[key] : undefined
+  if (!Array.isArray(list)) {
+    throw badRequest('InvalidParameter', `Parameter ${key} is required and must be an array`)
+  }
+  if (list.length > BULK_LIMIT) {
+    throw tooManyItems(key, list.length)
+  }
+  if (!list.every(isObject)) {
+    throw badRequest('InvalidParameter', `Every item of ${key} must be an object`)
+  }
+  return list
+}
+
+/** A numeric path parameter; 404 when it is not a number, as Zendesk answers for unknown ids. */
+export function numericParam(request: FastifyRequest, name: string): number {
+  const raw = (request.params as Record<string, string | undefined>)[name] ?? ''
+  if (!/^\d+$/.test(raw)) {
+    throw recordNotFound()
+  }
+  return Number(raw)
+}
+
+/** The query string as a flat record of strings (first value wins). */
+export function query(request: FastifyRequest): Record<string, string> {
+  const q = request.query as Record<string, string | string[] | undefined>
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(q)) {
+    const first = Array.isArray(v) ? v[0] : v
+    if (first !== undefined) {
+      out[k] = first
+    }
+  }
+  return out
+}
+
+/** `?ids=1,2,3` (or another key) split and checked (≤ 100); null when absent. */
+export function listParam(request: FastifyRequest, key: string): string[] | null {
+  const raw = query(request)[key]
+  if (raw === undefined) {
+    return null
+  }
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+  if (items.length > BULK_LIMIT) {
+    throw tooManyItems(key, items.length)
+  }
+  return items
+}
+
+/** Sends a Zendesk answer with extra headers. */
+export function send(
+  reply: FastifyReply,
+  status: number,
+  body: Json,
+  headers: Record<string, string> = {},
+): FastifyReply {
+  for (const [k, v] of Object.entries(headers)) {
+    void reply.header(k, v)
+  }
+  return reply.code(status).send(body)
+}
+
+/** Offset pagination envelope fields for a full (unpaginated) list. */
+export function listEnvelope(key: string, items: Json[]): JsonObject {
+  return { [key]: items, next_page: null, previous_page: null, count: items.length }
+}
+
+export { ApiError }

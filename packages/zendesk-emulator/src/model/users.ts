@@ -1,0 +1,410 @@
+/**
+ * Users and identities (facts §2). Rules kept here:
+ *
+ * - `name` is required on create; a blank one is 422 on `name` ("is too short").
+ * - The email is the primary email identity; emails are stored lower-case and unique across
+ *   the account (422 DuplicateValue on `email`). `email` is writable on create only: on update it
+ *   adds a secondary identity (verified if `verified` is given with it) (facts §2.5).
+ * - `external_id` is unique, case-insensitively (422 DuplicateValue on `external_id`).
+ * - `organization_id` on create adds the default membership; on update it replaces every
+ *   membership (facts §2.2).
+ * - Deleting a user is a soft delete (`active: false`); identities and memberships go.
+ */
+import type { Account, IdentityRecord, Json, JsonObject, UserRecord } from '../account.js'
+import { fieldInvalid, recordInvalid, recordNotFound, type ErrorDetails } from '../errors.js'
+import { mergeCustomFieldValues, presentCustomFieldValues } from './custom-fields.js'
+import { addMembership, membershipsOfUser, removeMembership, replaceMemberships } from './memberships.js'
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
+const ROLES = new Set(['end-user', 'agent', 'admin'])
+
+/** Attributes stored verbatim in `extra` when given (writable, no rules of their own here). */
+const EXTRA_KEYS = [
+  'signature',
+  'moderator',
+  'only_private_comments',
+  'restricted_agent',
+  'default_group_id',
+  'custom_role_id',
+  'remote_photo_url',
+  'shared_agent',
+  'chat_only',
+] as const
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase()
+}
+
+export function findUserByEmail(account: Account, email: string): UserRecord | null {
+  const wanted = normalizeEmail(email)
+  for (const identity of account.data.identities.values()) {
+    if (identity.type === 'email' && identity.value === wanted) {
+      const user = account.data.users.get(identity.user_id)
+      if (user?.active) {
+        return user
+      }
+    }
+  }
+  return null
+}
+
+export function findUserByExternalId(account: Account, externalId: string): UserRecord | null {
+  const wanted = externalId.toLowerCase()
+  for (const user of account.data.users.values()) {
+    if (user.active && user.external_id !== null && user.external_id.toLowerCase() === wanted) {
+      return user
+    }
+  }
+  return null
+}
+
+export function findUser(account: Account, id: number): UserRecord | null {
+  const user = account.data.users.get(id)
+  return user?.active ? user : null
+}
+
+export function requireUser(account: Account, id: number): UserRecord {
+  const user = findUser(account, id)
+  if (!user) {
+    throw recordNotFound()
+  }
+  return user
+}
+
+export function identitiesOf(account: Account, userId: number): IdentityRecord[] {
+  return [...account.data.identities.values()]
+    .filter((i) => i.user_id === userId)
+    .sort((a, b) => Number(b.primary) - Number(a.primary) || a.id - b.id)
+}
+
+export function primaryEmail(account: Account, userId: number): string | null {
+  return identitiesOf(account, userId).find((i) => i.type === 'email' && i.primary)?.value ?? null
+}
+
+/** Adds an identity; the first email identity of a user becomes primary. */
+export function addIdentity(
+  account: Account,
+  userId: number,
+  type: string,
+  rawValue: string,
+  verified: boolean,
+): IdentityRecord {
+  const value = type === 'email' || type === 'twitter' ? normalizeEmail(rawValue) : rawValue
+  if (type === 'email') {
+    if (!EMAIL.test(value)) {
+      throw fieldInvalid('email', 'InvalidValue', `Email: ${value} is not properly formatted`)
+    }
+    const owner = findUserByEmail(account, value)
+    if (owner && owner.id !== userId) {
+      throw fieldInvalid('email', 'DuplicateValue', `Email: ${value} is already being used by another user`)
+    }
+    const same = identitiesOf(account, userId).find((i) => i.type === 'email' && i.value === value)
+    if (same) {
+      return same
+    }
+  }
+  const now = account.nowIso()
+  const identity: IdentityRecord = {
+    id: account.nextId(),
+    user_id: userId,
+    type,
+    value,
+    verified,
+    primary: !identitiesOf(account, userId).some((i) => i.type === type && i.primary),
+    created_at: now,
+    updated_at: now,
+  }
+  account.data.identities.set(identity.id, identity)
+  return identity
+}
+
+/** Makes an identity the primary one of its type. */
+export function makePrimaryIdentity(account: Account, identity: IdentityRecord): void {
+  for (const i of identitiesOf(account, identity.user_id)) {
+    if (i.type === identity.type) {
+      i.primary = i.id === identity.id
+      i.updated_at = account.nowIso()
+    }
+  }
+}
+
+function str(v: Json | undefined): string | null {
+  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null
+}
+
+/** Checks the attributes that have uniqueness or format rules; collects every problem. */
+function validate(account: Account, input: JsonObject, self: UserRecord | null): ErrorDetails {
+  const details: ErrorDetails = {}
+  const add = (field: string, error: string, description: string): void => {
+    ;(details[field] ??= []).push({ description, error })
+  }
+  if (self === null || input.name !== undefined) {
+    const name = str(input.name)?.trim() ?? ''
+    if (name === '') {
+      add('name', 'BlankValue', 'Name:  is too short (minimum one character)')
+    }
+  }
+  if (input.email !== undefined && input.email !== null) {
+    const email = typeof input.email === 'string' ? normalizeEmail(input.email) : ''
+    if (!EMAIL.test(email)) {
+      add('email', 'InvalidValue', `Email: ${email} is not properly formatted`)
+    } else {
+      const owner = findUserByEmail(account, email)
+      if (owner && owner.id !== self?.id) {
+        add('email', 'DuplicateValue', `Email: ${email} is already being used by another user`)
+      }
+    }
+  }
+  if (input.external_id !== undefined && input.external_id !== null) {
+    const ext = str(input.external_id)
+    if (ext === null) {
+      add('external_id', 'InvalidValue', 'External ID: is invalid')
+    } else {
+      const owner = findUserByExternalId(account, ext)
+      if (owner && owner.id !== self?.id) {
+        add('external_id', 'DuplicateValue', `External ID: ${ext} has already been taken`)
+      }
+    }
+  }
+  if (input.role !== undefined && (typeof input.role !== 'string' || !ROLES.has(input.role))) {
+    add('role', 'InvalidValue', 'Role: is not included in the list')
+  }
+  if (input.organization_id !== undefined && input.organization_id !== null) {
+    if (typeof input.organization_id !== 'number' || !account.data.organizations.has(input.organization_id)) {
+      add('organization_id', 'InvalidValue', 'Organization: is invalid')
+    }
+  }
+  return details
+}
+
+/** Copies the simple writable attributes from a request onto a record. */
+function assign(account: Account, user: UserRecord, input: JsonObject): void {
+  if (typeof input.name === 'string' && input.name.trim() !== '') {
+    user.name = input.name.trim()
+  }
+  if (input.external_id !== undefined) {
+    user.external_id = str(input.external_id)
+  }
+  for (const key of ['alias', 'details', 'notes', 'locale', 'time_zone'] as const) {
+    const v = input[key]
+    if (typeof v === 'string') {
+      user[key] = v
+    }
+  }
+  if (typeof input.time_zone === 'string') {
+    user.iana_time_zone = input.time_zone
+  }
+  if (input.phone !== undefined) {
+    user.phone = str(input.phone)
+  }
+  if (typeof input.role === 'string' && ROLES.has(input.role)) {
+    user.role = input.role as UserRecord['role']
+  }
+  if (typeof input.suspended === 'boolean') {
+    user.suspended = input.suspended
+  }
+  if (typeof input.shared_phone_number === 'boolean') {
+    user.shared_phone_number = input.shared_phone_number
+  }
+  if (typeof input.ticket_restriction === 'string' || input.ticket_restriction === null) {
+    user.ticket_restriction = input.ticket_restriction ?? null
+  }
+  if (Array.isArray(input.tags)) {
+    user.tags = normalizeTags(input.tags)
+  }
+  for (const key of EXTRA_KEYS) {
+    const v = input[key]
+    if (v !== undefined) {
+      user.extra[key] = v
+    }
+  }
+  user.user_fields = mergeCustomFieldValues(account, 'user', user.user_fields, input.user_fields)
+}
+
+export function normalizeTags(tags: Json[]): string[] {
+  const out: string[] = []
+  for (const t of tags) {
+    if (typeof t === 'string' || typeof t === 'number') {
+      for (const part of String(t).toLowerCase().split(/\s+/)) {
+        if (part && !out.includes(part)) {
+          out.push(part)
+        }
+      }
+    }
+  }
+  return out
+}
+
+/** Creates a user from a `{user: …}` body; throws 422 RecordInvalid listing every problem. */
+export function createUser(account: Account, input: JsonObject): UserRecord {
+  const details = validate(account, input, null)
+  if (Object.keys(details).length > 0) {
+    throw recordInvalid(details)
+  }
+  const now = account.nowIso()
+  const email = typeof input.email === 'string' ? normalizeEmail(input.email) : null
+  const user: UserRecord = {
+    id: account.nextId(),
+    name: '',
+    external_id: null,
+    alias: null,
+    active: true,
+    created_at: now,
+    updated_at: now,
+    locale: 'en-US',
+    locale_id: 1,
+    time_zone: 'Eastern Time (US & Canada)',
+    iana_time_zone: 'America/New_York',
+    organization_id: null,
+    phone: null,
+    shared_phone_number: null,
+    role: 'end-user',
+    details: '',
+    notes: '',
+    verified: input.verified === true || input.skip_verify_email === true,
+    suspended: false,
+    tags: [],
+    ticket_restriction: 'requested',
+    user_fields: {},
+    extra: {},
+  }
+  // Validate field values before the record exists, so a 422 leaves no half-created user.
+  assign(account, user, input)
+  if (user.role !== 'end-user') {
+    user.ticket_restriction = null
+  }
+  account.data.users.set(user.id, user)
+  if (email) {
+    addIdentity(account, user.id, 'email', email, user.verified)
+  }
+  if (Array.isArray(input.identities)) {
+    for (const raw of input.identities) {
+      if (raw && typeof raw === 'object' && !Array.isArray(raw) && typeof raw.type === 'string') {
+        const value = str(raw.value)
+        if (value !== null) {
+          addIdentity(account, user.id, raw.type, value, raw.verified === true)
+        }
+      }
+    }
+  }
+  if (typeof input.organization_id === 'number') {
+    addMembership(account, user.id, input.organization_id)
+  }
+  return user
+}
+
+/**
+ * Updates a user from a `{user: …}` body. `email` adds a secondary identity; `organization_id`
+ * replaces the memberships.
+ */
+export function updateUser(account: Account, user: UserRecord, input: JsonObject): UserRecord {
+  const details = validate(account, input, user)
+  if (Object.keys(details).length > 0) {
+    throw recordInvalid(details)
+  }
+  assign(account, user, input)
+  if (typeof input.email === 'string') {
+    const email = normalizeEmail(input.email)
+    const has = identitiesOf(account, user.id).some((i) => i.type === 'email' && i.value === email)
+    if (!has) {
+      addIdentity(account, user.id, 'email', email, input.verified === true)
+    }
+  } else if (typeof input.verified === 'boolean') {
+    const primary = identitiesOf(account, user.id).find((i) => i.type === 'email' && i.primary)
+    if (primary) {
+      primary.verified = input.verified
+    }
+    user.verified = input.verified
+  }
+  if (input.organization_id !== undefined) {
+    replaceMemberships(
+      account,
+      user.id,
+      typeof input.organization_id === 'number' ? input.organization_id : null,
+    )
+  }
+  user.updated_at = account.nowIso()
+  return user
+}
+
+/** Soft delete: inactive, identities and memberships removed. */
+export function deleteUser(account: Account, user: UserRecord): void {
+  for (const m of membershipsOfUser(account, user.id)) {
+    removeMembership(account, m.id)
+  }
+  for (const i of identitiesOf(account, user.id)) {
+    account.data.identities.delete(i.id)
+  }
+  user.active = false
+  user.updated_at = account.nowIso()
+}
+
+/** The user as the API shows it to an admin. */
+export function presentUser(account: Account, user: UserRecord): JsonObject {
+  const phone = identitiesOf(account, user.id).find((i) => i.type === 'phone_number' && i.primary)
+  return {
+    id: user.id,
+    url: account.apiUrl(`users/${user.id}`),
+    name: user.name,
+    email: user.active ? primaryEmail(account, user.id) : null,
+    created_at: user.created_at,
+    updated_at: user.updated_at,
+    time_zone: user.time_zone,
+    iana_time_zone: user.iana_time_zone,
+    phone: user.phone ?? phone?.value ?? null,
+    shared_phone_number: user.shared_phone_number,
+    photo: null,
+    locale_id: user.locale_id,
+    locale: user.locale,
+    organization_id: user.organization_id,
+    role: user.role,
+    verified: user.verified,
+    external_id: user.external_id,
+    tags: user.tags,
+    alias: user.alias,
+    active: user.active,
+    shared: false,
+    shared_agent: (user.extra.shared_agent as boolean | undefined) ?? false,
+    last_login_at: null,
+    two_factor_auth_enabled: null,
+    signature: (user.extra.signature as string | undefined) ?? null,
+    details: user.details,
+    notes: user.notes,
+    role_type: null,
+    custom_role_id: (user.extra.custom_role_id as number | undefined) ?? null,
+    moderator: (user.extra.moderator as boolean | undefined) ?? false,
+    ticket_restriction: user.ticket_restriction,
+    only_private_comments: (user.extra.only_private_comments as boolean | undefined) ?? false,
+    restricted_agent: (user.extra.restricted_agent as boolean | undefined) ?? user.role !== 'admin',
+    suspended: user.suspended,
+    default_group_id: (user.extra.default_group_id as number | undefined) ?? null,
+    report_csv: false,
+    user_fields: presentCustomFieldValues(account, 'user', user.user_fields),
+  }
+}
+
+export function presentIdentity(account: Account, i: IdentityRecord): JsonObject {
+  return {
+    url: account.apiUrl(`users/${i.user_id}/identities/${i.id}`),
+    id: i.id,
+    user_id: i.user_id,
+    type: i.type,
+    value: i.value,
+    verified: i.verified,
+    primary: i.primary,
+    created_at: i.created_at,
+    updated_at: i.updated_at,
+    undeliverable_count: 0,
+    deliverable_state: 'deliverable',
+  }
+}
+
+/** The seeded account: the admin user. */
+export function seedUsers(account: Account): void {
+  createUser(account, {
+    name: account.seed.adminName,
+    email: account.seed.adminEmail,
+    role: 'admin',
+    verified: true,
+  })
+}
