@@ -129,19 +129,20 @@ export function buildServer(parts: ServerParts): FastifyInstance {
   })
 
   app.addHook('onRequest', async (request, reply) => {
-    const originalUrl = request.raw.url ?? request.url
+    const originalUrl = request.originalUrl
     const path = pathOf(originalUrl)
     const area = areaOf(pathOf(request.url))
+    // The inspection API is the observer: it is not logged, faulted, authenticated or limited.
+    if (area === 'inspect') {
+      return
+    }
     const entry = log.start({
       method: request.method,
       path,
       query: originalUrl.length > path.length ? originalUrl.slice(path.length + 1) : '',
-      authKind: area === 'inspect' || area === 'oauth' ? 'none' : authKindOf(request.headers.authorization),
+      authKind: area === 'oauth' ? 'none' : authKindOf(request.headers.authorization),
     })
     ;(request as FastifyRequest & { logEntry?: typeof entry }).logEntry = entry
-    if (area === 'inspect') {
-      return
-    }
     void reply.header('x-request-id', randomUUID())
     if (area === 'support' || area === 'events') {
       void reply.header('x-zendesk-api-version', 'v2')

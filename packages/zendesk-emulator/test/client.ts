@@ -29,6 +29,8 @@ export interface TestClient {
   del<T = any>(path: string, auth?: AuthSpec): Promise<TestResponse<T>>
   /** Polls a job status until it is completed or failed, and returns it. */
   waitForJob(jobId: string, timeoutMs?: number): Promise<any>
+  /** Resets the account (data, limits, faults, log) and its configuration to the start values. */
+  reset(): void
   /** `GET /__emulator/state`. */
   state(): Promise<any>
   close(): Promise<void>
@@ -103,6 +105,9 @@ export async function startTestEmulator(options: EmulatorOptions = {}): Promise<
         }
         await new Promise((resolve) => setTimeout(resolve, 10))
       }
+    },
+    reset() {
+      emulator.reset({ config: true })
     },
     async state() {
       return (await client.get('/__emulator/state', 'none')).body
