@@ -61,7 +61,7 @@ describe('the build runs on plain Node', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'zdd-build-'))
     const child = spawn(process.execPath, ['packages/service/dist/main.js'], {
       cwd: root,
-      env: { ...process.env, ZDD_PORT: '0', ZDD_DATA_DIR: dataDir, ZDD_LOG_LEVEL: 'info' },
+      env: { ...process.env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info' },
     })
     children.push(child)
     const line = await firstLine(child, /Server listening at/)

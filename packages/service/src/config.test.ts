@@ -39,7 +39,7 @@ describe('loadConfig', () => {
     try {
       loadConfig({
         ZENDESK_SUBDOMAIN: 'not a label!',
-        ZDD_PORT: 'eighty',
+        PORT: 'eighty',
         ZENDESK_OAUTH_CLIENT_ID: 'super-secret-id',
       })
     } catch (err) {
@@ -48,7 +48,7 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError)
     const problems = (error as ConfigError).problems.join('\n')
     expect(problems).toMatch(/ZENDESK_SUBDOMAIN: must be a DNS label/)
-    expect(problems).toMatch(/ZDD_PORT:/)
+    expect(problems).toMatch(/PORT:/)
     expect((error as ConfigError).code).toBe('CONFIG_INVALID')
   })
 

@@ -9,11 +9,11 @@ import { ConfigError } from './errors.js'
 const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i
 
 const envSchema = z.object({
-  ZDD_HOST: z.string().default('127.0.0.1').describe('Interface the HTTP server listens on.'),
-  ZDD_PORT: z.coerce.number().int().min(0).max(65535).default(8080).describe('HTTP port.'),
-  ZDD_DATA_DIR: z.string().default('./data').describe('Folder for the embedded SQLite database.'),
-  ZDD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  ZDD_WRITE_KEY: z
+  HOST: z.string().default('127.0.0.1').describe('Interface the HTTP server listens on.'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080).describe('HTTP port.'),
+  DATA_DIR: z.string().default('./data').describe('Folder for the embedded SQLite database.'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  WRITE_KEY: z
     .string()
     .min(1)
     .default('sandbox-write-key')
@@ -37,7 +37,7 @@ const envSchema = z.object({
 export interface Config {
   http: { host: string; port: number; writeKey: string }
   dataDir: string
-  logLevel: z.infer<typeof envSchema>['ZDD_LOG_LEVEL']
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL']
   zendesk:
     | { mode: 'sandbox' }
     | {
@@ -72,9 +72,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(problems)
   }
   const config: Config = {
-    http: { host: e.ZDD_HOST, port: e.ZDD_PORT, writeKey: e.ZDD_WRITE_KEY },
-    dataDir: e.ZDD_DATA_DIR,
-    logLevel: e.ZDD_LOG_LEVEL,
+    http: { host: e.HOST, port: e.PORT, writeKey: e.WRITE_KEY },
+    dataDir: e.DATA_DIR,
+    logLevel: e.LOG_LEVEL,
     zendesk:
       hasCredentials && baseUrl
         ? {
