@@ -1,0 +1,81 @@
+/**
+ * Turns an event and a subscription's mapping into an action's payload: resolves each field's
+ * mapping (the subscription's, else the field's default), coerces it to the field's type, and
+ * checks required fields. Problems are reported per field, e.g. `email: must be a string`.
+ */
+import { resolveMapping, type MappingValue } from '../mapping/mapping.js'
+import type { Field, Fields } from './define-action.js'
+
+export class PayloadError extends Error {
+  readonly problems: { field: string; message: string }[]
+
+  constructor(problems: { field: string; message: string }[]) {
+    super(problems.map((p) => `${p.field}: ${p.message}`).join('; '))
+    this.problems = problems
+  }
+}
+
+function coerce(field: Field, value: unknown): { ok: true; value: unknown } | { ok: false; message: string } {
+  if (value === undefined || value === null || value === '') {
+    return { ok: true, value: undefined }
+  }
+  switch (field.type) {
+    case 'string':
+      if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+        const s = String(value).trim()
+        return { ok: true, value: s === '' ? undefined : s }
+      }
+      return { ok: false, message: 'must be a string' }
+    case 'integer': {
+      const n = typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value
+      return typeof n === 'number' && Number.isSafeInteger(n)
+        ? { ok: true, value: n }
+        : { ok: false, message: 'must be a whole number' }
+    }
+    case 'boolean':
+      if (typeof value === 'boolean') {
+        return { ok: true, value }
+      }
+      if (value === 'true' || value === 'false') {
+        return { ok: true, value: value === 'true' }
+      }
+      return { ok: false, message: 'must be true or false' }
+    case 'object':
+      return typeof value === 'object' && !Array.isArray(value)
+        ? { ok: true, value }
+        : { ok: false, message: 'must be an object' }
+  }
+}
+
+export async function buildPayload(
+  fields: Fields,
+  mapping: Record<string, MappingValue> | undefined,
+  event: unknown,
+): Promise<Record<string, unknown>> {
+  const payload: Record<string, unknown> = {}
+  const problems: { field: string; message: string }[] = []
+  for (const [name, field] of Object.entries(fields)) {
+    const m = mapping?.[name] ?? field.default
+    if (m === undefined) {
+      if (field.required) {
+        problems.push({ field: name, message: 'is required and has no mapping' })
+      }
+      continue
+    }
+    const resolved = await resolveMapping(m, event, name)
+    const c = coerce(field, resolved)
+    if (!c.ok) {
+      problems.push({ field: name, message: c.message })
+    } else if (c.value === undefined) {
+      if (field.required) {
+        problems.push({ field: name, message: 'is required but the event has no value for it' })
+      }
+    } else {
+      payload[name] = c.value
+    }
+  }
+  if (problems.length > 0) {
+    throw new PayloadError(problems)
+  }
+  return payload
+}

@@ -1,0 +1,69 @@
+/**
+ * Request builders for the Users API [D-users] (facts §2). One function per endpoint; each
+ * returns a ZendeskRequest value, never performs I/O.
+ */
+import type { ZendeskRequest } from './request.js'
+
+/** What we send for one user in `create_or_update(_many)`. */
+export interface ZendeskUserInput {
+  email?: string
+  name?: string
+  external_id?: string
+  phone?: string
+  time_zone?: string
+  organization_id?: number
+  verified?: boolean
+  skip_verify_email?: boolean
+  user_fields?: Record<string, unknown>
+}
+
+/** Zendesk's bulk limit: 100 users per call [D-users]. */
+export const USERS_BULK_MAX = 100
+
+/** `POST /api/v2/users/create_or_update_many` (≤ 100; answers a job status; 403 unless bulk import is on). */
+export function createOrUpdateMany(users: ZendeskUserInput[]): ZendeskRequest {
+  if (users.length === 0 || users.length > USERS_BULK_MAX) {
+    throw new RangeError(`create_or_update_many takes 1 to ${USERS_BULK_MAX} users, got ${users.length}`)
+  }
+  return {
+    api: 'support',
+    method: 'POST',
+    path: 'users/create_or_update_many',
+    body: { users },
+    limitClass: 'account',
+  }
+}
+
+/** `POST /api/v2/users/create_or_update`: 1 a second per account, 5 a minute per user (facts §2.4). */
+export function createOrUpdate(user: ZendeskUserInput): ZendeskRequest {
+  return {
+    api: 'support',
+    method: 'POST',
+    path: 'users/create_or_update',
+    body: { user },
+    limitClass: 'single-user',
+    limitKey: user.external_id ?? user.email ?? '',
+  }
+}
+
+/** `GET /api/v2/user_fields` (custom fields only) [D-uf]. */
+export function listUserFields(): ZendeskRequest {
+  return {
+    api: 'support',
+    method: 'GET',
+    path: 'user_fields',
+    query: { per_page: '100' },
+    limitClass: 'account',
+  }
+}
+
+/** `POST /api/v2/user_fields` (admins only). */
+export function createUserField(field: { key: string; title: string; type: string }): ZendeskRequest {
+  return {
+    api: 'support',
+    method: 'POST',
+    path: 'user_fields',
+    body: { user_field: field },
+    limitClass: 'account',
+  }
+}
