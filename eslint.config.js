@@ -29,7 +29,7 @@ const forbidden = {
   store: ['spec', 'zendesk', 'queue', 'mapping', 'actions', 'delivery', 'http', 'config', 'main'],
   mapping: ['zendesk', 'queue', 'store', 'actions', 'delivery', 'http', 'config', 'main'],
   actions: ['queue', 'store', 'delivery', 'http', 'config', 'main'],
-  delivery: ['spec', 'http', 'config', 'main'],
+  delivery: ['http', 'config', 'main'],
   http: ['zendesk', 'mapping', 'delivery', 'config', 'main'],
 }
 

@@ -1,26 +1,35 @@
 /**
- * The service's configuration, read once from the environment (conventions §4.8). Every key has a
- * default or is optional; startup fails listing every problem at once. Modules get their section.
+ * The service's configuration (conventions §4.8), read once at start from the environment and,
+ * optionally, a YAML file (`--config file.yaml` or `CONFIG_FILE`). Startup fails listing every
+ * problem at once, each with its path (`destinations[0].zendesk.subdomain: must be a DNS label`).
+ *
+ * Without a file, the environment describes one source (WRITE_KEY) feeding one destination
+ * (`default`): a real Zendesk when credentials are given, else the built-in sandbox emulator.
+ * The file's schema is documented in docs/configuration.md. Strings in the file may use
+ * `${NAME}` to read an environment variable, so secrets need not be written in it.
  */
+import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 
+import type { SubscriptionSpec } from './actions/presets.js'
+import { findAction } from './actions/registry.js'
 import { ConfigError } from './errors.js'
+import { validateMapping, type MappingValue } from './mapping/mapping.js'
+import { EVENT_TYPES } from './spec/events.js'
 
 const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i
+const DNS_LABEL_MESSAGE = 'must be a DNS label (letters, digits and hyphens)'
 
 const envSchema = z.object({
   HOST: z.string().default('127.0.0.1').describe('Interface the HTTP server listens on.'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080).describe('HTTP port.'),
   DATA_DIR: z.string().default('./data').describe('Folder for the embedded SQLite database.'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  WRITE_KEY: z
-    .string()
-    .min(1)
-    .default('sandbox-write-key')
-    .describe('Write key for ingest (Basic user).'),
+  WRITE_KEY: z.string().min(1).default('sandbox-write-key').describe('Write key for ingest (Basic user).'),
+  CONFIG_FILE: z.string().optional().describe('YAML file with several sources and destinations.'),
   ZENDESK_SUBDOMAIN: z
     .string()
-    .regex(DNS_LABEL, 'must be a DNS label (letters, digits and hyphens)')
+    .regex(DNS_LABEL, DNS_LABEL_MESSAGE)
     .optional()
     .describe('Zendesk subdomain: https://{subdomain}.zendesk.com'),
   ZENDESK_URL: z
@@ -34,52 +43,303 @@ const envSchema = z.object({
   ZENDESK_SELL_TOKEN: z.string().optional(),
 })
 
-export interface Config {
-  http: { host: string; port: number; writeKey: string }
-  dataDir: string
-  logLevel: z.infer<typeof envSchema>['LOG_LEVEL']
-  zendesk:
-    | { mode: 'sandbox' }
-    | {
-        mode: 'remote'
-        baseUrl: string
-        oauth: { clientId: string; clientSecret: string } | null
-        apiToken: { email: string; token: string } | null
-        sellToken: string | null
-      }
+export type ZendeskConnection =
+  | { mode: 'sandbox' }
+  | {
+      mode: 'remote'
+      baseUrl: string
+      /** Sell API base; Sell lives at `https://api.getbase.com` unless an emulator is used. */
+      sellBaseUrl: string
+      oauth: { clientId: string; clientSecret: string } | null
+      apiToken: { email: string; token: string } | null
+      sellToken: string | null
+    }
+
+export interface DestinationSettings {
+  /** Create users as verified (no verification email). */
+  verified: boolean
+  /** Create users without sending the verification email. */
+  skipVerifyEmail: boolean
+  /** Create missing custom user fields from traits (off by default). */
+  createMissingUserFields: boolean
 }
 
-/** Parses the environment; throws ConfigError listing every problem. */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
+export interface DestinationConfig {
+  id: string
+  zendesk: ZendeskConnection
+  settings: DestinationSettings
+  /** The destination's subscriptions; the presets when the configuration gives none. */
+  subscriptions: SubscriptionSpec[] | null
+}
+
+export interface SourceConfig {
+  id: string
+  writeKey: string
+  destinationIds: string[]
+}
+
+export interface Config {
+  http: { host: string; port: number }
+  dataDir: string
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL']
+  sources: SourceConfig[]
+  destinations: DestinationConfig[]
+}
+
+const DEFAULT_SETTINGS: DestinationSettings = {
+  verified: false,
+  skipVerifyEmail: true,
+  createMissingUserFields: false,
+}
+
+const mappingValue: z.ZodType<MappingValue> = z.lazy(() =>
+  z.union([z.string(), z.number(), z.boolean(), z.null(), z.record(z.string(), mappingValue)]),
+)
+
+const zendeskSchema = z
+  .object({
+    sandbox: z.boolean().optional(),
+    subdomain: z.string().regex(DNS_LABEL, DNS_LABEL_MESSAGE).optional(),
+    url: z.url().optional(),
+    sellUrl: z.url().optional(),
+    oauth: z
+      .object({ clientId: z.string().min(1), clientSecret: z.string().min(1) })
+      .strict()
+      .optional(),
+    apiToken: z
+      .object({ email: z.string().min(3), token: z.string().min(1) })
+      .strict()
+      .optional(),
+    sellToken: z.string().min(1).optional(),
+  })
+  .strict()
+
+const fileSchema = z
+  .object({
+    sources: z
+      .array(
+        z
+          .object({
+            id: z.string().min(1),
+            writeKey: z.string().min(8, 'must be at least 8 characters'),
+            destinations: z.array(z.string().min(1)).min(1, 'must name at least one destination'),
+          })
+          .strict(),
+      )
+      .min(1, 'must list at least one source'),
+    destinations: z
+      .array(
+        z
+          .object({
+            id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and hyphens'),
+            zendesk: zendeskSchema,
+            settings: z
+              .object({
+                verified: z.boolean().optional(),
+                skipVerifyEmail: z.boolean().optional(),
+                createMissingUserFields: z.boolean().optional(),
+              })
+              .strict()
+              .optional(),
+            subscriptions: z
+              .array(
+                z
+                  .object({
+                    action: z.string().min(1),
+                    trigger: z
+                      .object({
+                        types: z.array(z.enum(EVENT_TYPES)).min(1),
+                        events: z.array(z.string()).optional(),
+                      })
+                      .strict()
+                      .optional(),
+                    mapping: z.record(z.string(), mappingValue).optional(),
+                  })
+                  .strict(),
+              )
+              .optional(),
+          })
+          .strict(),
+      )
+      .min(1, 'must list at least one destination'),
+  })
+  .strict()
+
+function pathOf(path: PropertyKey[]): string {
+  return path.reduce<string>(
+    (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
+    '',
+  )
+}
+
+/** Replaces `${NAME}` in every string of the file with the environment variable. */
+function interpolate(
+  value: unknown,
+  env: Record<string, string | undefined>,
+  path: string,
+  problems: string[],
+): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Z0-9_]+)\}/g, (_m, name: string) => {
+      const v = env[name]
+      if (v === undefined) {
+        problems.push(`${path}: environment variable ${name} is not set`)
+        return ''
+      }
+      return v
+    })
+  }
+  if (Array.isArray(value)) {
+    return value.map((v, i) => interpolate(v, env, `${path}[${i}]`, problems))
+  }
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, interpolate(v, env, path ? `${path}.${k}` : k, problems)]),
+    )
+  }
+  return value
+}
+
+const SELL_API = 'https://api.getbase.com'
+
+function connection(z0: z.infer<typeof zendeskSchema>, path: string, problems: string[]): ZendeskConnection {
+  if (z0.sandbox) {
+    return { mode: 'sandbox' }
+  }
+  const baseUrl = z0.url ?? (z0.subdomain ? `https://${z0.subdomain}.zendesk.com` : null)
+  if (!baseUrl) {
+    problems.push(`${path}: give subdomain (or url), or sandbox: true`)
+  }
+  if (!z0.oauth && !z0.apiToken) {
+    problems.push(`${path}: give oauth (clientId, clientSecret) or the legacy apiToken (email, token)`)
+  }
+  return {
+    mode: 'remote',
+    baseUrl: baseUrl ?? '',
+    sellBaseUrl: z0.sellUrl ?? (z0.url ? z0.url : SELL_API),
+    oauth: z0.oauth ?? null,
+    apiToken: z0.apiToken ?? null,
+    sellToken: z0.sellToken ?? null,
+  }
+}
+
+function fromFile(
+  text: string,
+  env: Record<string, string | undefined>,
+  problems: string[],
+): Pick<Config, 'sources' | 'destinations'> {
+  let raw: unknown
+  try {
+    raw = parseYaml(text)
+  } catch (err) {
+    problems.push(`config file: not valid YAML: ${(err as Error).message}`)
+    return { sources: [], destinations: [] }
+  }
+  const parsed = fileSchema.safeParse(interpolate(raw, env, '', problems))
+  if (!parsed.success) {
+    for (const i of parsed.error.issues) {
+      problems.push(`${pathOf(i.path) || '(file)'}: ${i.message}`)
+    }
+    return { sources: [], destinations: [] }
+  }
+  const f = parsed.data
+  const destinations: DestinationConfig[] = f.destinations.map((d, di) => {
+    const subscriptions =
+      d.subscriptions?.map((s, si) => {
+        const path = `destinations[${di}].subscriptions[${si}]`
+        const action = findAction(s.action)
+        if (!action) {
+          problems.push(`${path}.action: unknown action "${s.action}"`)
+        }
+        for (const key of Object.keys(s.mapping ?? {})) {
+          if (action && !(key in action.fields)) {
+            problems.push(`${path}.mapping.${key}: action "${s.action}" has no field "${key}"`)
+          }
+        }
+        problems.push(...validateMapping(s.mapping ?? {}, `${path}.mapping`))
+        const spec: SubscriptionSpec = {
+          actionId: s.action,
+          trigger: s.trigger
+            ? { types: s.trigger.types, ...(s.trigger.events ? { events: s.trigger.events } : {}) }
+            : (action?.defaultTrigger ?? { types: [] }),
+        }
+        if (s.mapping) {
+          spec.mapping = s.mapping
+        }
+        return spec
+      }) ?? null
+    return {
+      id: d.id,
+      zendesk: connection(d.zendesk, `destinations[${di}].zendesk`, problems),
+      settings: {
+        verified: d.settings?.verified ?? DEFAULT_SETTINGS.verified,
+        skipVerifyEmail: d.settings?.skipVerifyEmail ?? DEFAULT_SETTINGS.skipVerifyEmail,
+        createMissingUserFields:
+          d.settings?.createMissingUserFields ?? DEFAULT_SETTINGS.createMissingUserFields,
+      },
+      subscriptions,
+    }
+  })
+  const ids = new Set<string>()
+  destinations.forEach((d, i) => {
+    if (ids.has(d.id)) {
+      problems.push(`destinations[${i}].id: "${d.id}" is used twice`)
+    }
+    ids.add(d.id)
+  })
+  const keys = new Set<string>()
+  const sources = f.sources.map((s, si) => {
+    s.destinations.forEach((id, di) => {
+      if (!ids.has(id)) {
+        problems.push(`sources[${si}].destinations[${di}]: no destination "${id}"`)
+      }
+    })
+    if (keys.has(s.writeKey)) {
+      problems.push(`sources[${si}].writeKey: used by another source`)
+    }
+    keys.add(s.writeKey)
+    return { id: s.id, writeKey: s.writeKey, destinationIds: s.destinations }
+  })
+  return { sources, destinations }
+}
+
+/**
+ * Parses the environment and, if given, the YAML file's text; throws ConfigError listing every
+ * problem. Secret values never appear in the messages.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  fileText?: string,
+): Readonly<Config> {
   const parsed = envSchema.safeParse(env)
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`))
+    throw new ConfigError(parsed.error.issues.map((i) => `${pathOf(i.path)}: ${i.message}`))
   }
   const e = parsed.data
-  const hasCredentials = Boolean(e.ZENDESK_OAUTH_CLIENT_ID || e.ZENDESK_API_TOKEN)
-  const baseUrl = e.ZENDESK_URL ?? (e.ZENDESK_SUBDOMAIN ? `https://${e.ZENDESK_SUBDOMAIN}.zendesk.com` : null)
   const problems: string[] = []
-  if (hasCredentials && !baseUrl) {
-    problems.push('ZENDESK_SUBDOMAIN: required when Zendesk credentials are given (or set ZENDESK_URL)')
-  }
-  if (e.ZENDESK_OAUTH_CLIENT_ID && !e.ZENDESK_OAUTH_CLIENT_SECRET) {
-    problems.push('ZENDESK_OAUTH_CLIENT_SECRET: required with ZENDESK_OAUTH_CLIENT_ID')
-  }
-  if (e.ZENDESK_API_TOKEN && !e.ZENDESK_EMAIL) {
-    problems.push('ZENDESK_EMAIL: required with ZENDESK_API_TOKEN')
-  }
-  if (problems.length > 0) {
-    throw new ConfigError(problems)
-  }
-  const config: Config = {
-    http: { host: e.HOST, port: e.PORT, writeKey: e.WRITE_KEY },
-    dataDir: e.DATA_DIR,
-    logLevel: e.LOG_LEVEL,
-    zendesk:
+  let sources: SourceConfig[]
+  let destinations: DestinationConfig[]
+  if (fileText !== undefined) {
+    ;({ sources, destinations } = fromFile(fileText, env, problems))
+  } else {
+    const hasCredentials = Boolean(e.ZENDESK_OAUTH_CLIENT_ID || e.ZENDESK_API_TOKEN)
+    const baseUrl =
+      e.ZENDESK_URL ?? (e.ZENDESK_SUBDOMAIN ? `https://${e.ZENDESK_SUBDOMAIN}.zendesk.com` : null)
+    if (hasCredentials && !baseUrl) {
+      problems.push('ZENDESK_SUBDOMAIN: required when Zendesk credentials are given (or set ZENDESK_URL)')
+    }
+    if (e.ZENDESK_OAUTH_CLIENT_ID && !e.ZENDESK_OAUTH_CLIENT_SECRET) {
+      problems.push('ZENDESK_OAUTH_CLIENT_SECRET: required with ZENDESK_OAUTH_CLIENT_ID')
+    }
+    if (e.ZENDESK_API_TOKEN && !e.ZENDESK_EMAIL) {
+      problems.push('ZENDESK_EMAIL: required with ZENDESK_API_TOKEN')
+    }
+    const zendesk: ZendeskConnection =
       hasCredentials && baseUrl
         ? {
             mode: 'remote',
             baseUrl,
+            sellBaseUrl: e.ZENDESK_URL ?? SELL_API,
             oauth:
               e.ZENDESK_OAUTH_CLIENT_ID && e.ZENDESK_OAUTH_CLIENT_SECRET
                 ? { clientId: e.ZENDESK_OAUTH_CLIENT_ID, clientSecret: e.ZENDESK_OAUTH_CLIENT_SECRET }
@@ -90,7 +350,30 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
                 : null,
             sellToken: e.ZENDESK_SELL_TOKEN ?? null,
           }
-        : { mode: 'sandbox' },
+        : { mode: 'sandbox' }
+    destinations = [{ id: 'default', zendesk, settings: DEFAULT_SETTINGS, subscriptions: null }]
+    sources = [{ id: 'default', writeKey: e.WRITE_KEY, destinationIds: ['default'] }]
   }
-  return Object.freeze(config)
+  if (problems.length > 0) {
+    throw new ConfigError(problems)
+  }
+  return Object.freeze({
+    http: { host: e.HOST, port: e.PORT },
+    dataDir: e.DATA_DIR,
+    logLevel: e.LOG_LEVEL,
+    sources,
+    destinations,
+  })
+}
+
+/** The config file named by `--config <file>` in argv, or CONFIG_FILE. */
+export function configFilePath(
+  argv: string[] = process.argv,
+  env: Record<string, string | undefined> = process.env,
+): string | null {
+  const i = argv.indexOf('--config')
+  if (i >= 0 && argv[i + 1]) {
+    return argv[i + 1] ?? null
+  }
+  return env.CONFIG_FILE ?? null
 }

@@ -2,9 +2,9 @@
  * Composition root and process lifecycle. Reads configuration, starts the built-in Zendesk
  * emulator as a sandbox when no Zendesk credentials are configured, and serves HTTP.
  */
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 
-import { loadConfig } from './config.js'
+import { configFilePath, loadConfig } from './config.js'
 import { ConfigError } from './errors.js'
 import { buildApp } from './http/app.js'
 import { systemClock } from './lib/clock.js'
@@ -12,7 +12,8 @@ import { systemClock } from './lib/clock.js'
 async function main(): Promise<void> {
   let config
   try {
-    config = loadConfig(process.env)
+    const file = configFilePath(process.argv, process.env)
+    config = loadConfig(process.env, file === null ? undefined : readFileSync(file, 'utf8'))
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`)
@@ -22,24 +23,25 @@ async function main(): Promise<void> {
   }
   mkdirSync(config.dataDir, { recursive: true })
 
+  const zendesk = config.destinations[0]?.zendesk ?? { mode: 'sandbox' as const }
   let zendeskUrl: string
   let closeSandbox: () => Promise<void> = () => Promise.resolve()
-  if (config.zendesk.mode === 'sandbox') {
+  if (zendesk.mode === 'sandbox') {
     const { createEmulator } = await import('@zdd/zendesk-emulator')
     const sandbox = await createEmulator({ port: 0 })
     zendeskUrl = sandbox.url
     closeSandbox = () => sandbox.close()
   } else {
-    zendeskUrl = config.zendesk.baseUrl
+    zendeskUrl = zendesk.baseUrl
   }
 
   const app = buildApp({
     clock: systemClock,
-    zendesk: { mode: config.zendesk.mode, baseUrl: zendeskUrl },
+    zendesk: { mode: zendesk.mode, baseUrl: zendeskUrl },
     logger: { level: config.logLevel },
   })
   await app.listen({ host: config.http.host, port: config.http.port })
-  if (config.zendesk.mode === 'sandbox') {
+  if (zendesk.mode === 'sandbox') {
     app.log.info(
       { sandbox: zendeskUrl },
       `No Zendesk credentials configured: using the built-in sandbox emulator at ${zendeskUrl} (inspect it at ${zendeskUrl}/__emulator/state)`,

@@ -4,7 +4,7 @@
  * checks required fields. Problems are reported per field, e.g. `email: must be a string`.
  */
 import { resolveMapping, type MappingValue } from '../mapping/mapping.js'
-import type { Field, Fields } from './define-action.js'
+import type { Field, Fields, PayloadOf } from './define-action.js'
 
 export class PayloadError extends Error {
   readonly problems: { field: string; message: string }[]
@@ -47,11 +47,11 @@ function coerce(field: Field, value: unknown): { ok: true; value: unknown } | { 
   }
 }
 
-export async function buildPayload(
-  fields: Fields,
+export async function buildPayload<F extends Fields>(
+  fields: F,
   mapping: Record<string, MappingValue> | undefined,
   event: unknown,
-): Promise<Record<string, unknown>> {
+): Promise<PayloadOf<F>> {
   const payload: Record<string, unknown> = {}
   const problems: { field: string; message: string }[] = []
   for (const [name, field] of Object.entries(fields)) {
@@ -77,5 +77,6 @@ export async function buildPayload(
   if (problems.length > 0) {
     throw new PayloadError(problems)
   }
-  return payload
+  // Every field was coerced to its declared type above.
+  return payload as PayloadOf<F>
 }
