@@ -168,7 +168,10 @@ export interface UserEventRecord {
 
 export interface SellContactRecord {
   id: number
+  /** The Sell user whose token created the contact (read-only). */
+  creator_id: number
   is_organization: boolean
+  /** For a person, derived from first and last name on every write (see model/sell.ts). */
   name: string | null
   first_name: string | null
   last_name: string | null
@@ -185,8 +188,11 @@ export interface SellCustomFieldRecord {
   id: number
   name: string
   type: string
-  resource_type: 'contact' | 'lead' | 'deal'
+  resource_type: 'contact' | 'lead' | 'deal' | 'prospect_and_customer'
   choices: { id: number; name: string }[]
+  /** Contact fields only: whether the field applies to organizations / to people. */
+  for_organisation: boolean
+  for_contact: boolean
   created_at: string
   updated_at: string
 }

@@ -75,3 +75,22 @@ export function tooManyItems(what: string, count: number): ApiError {
 export function rateLimited(retryAfterS: number, extraHeaders: Record<string, string> = {}): ApiError {
   return new ApiError(429, 'Too Many Requests', { 'retry-after': String(retryAfterS), ...extraHeaders })
 }
+
+/**
+ * How a bulk job reports an item that failed with `err` (facts §7): `error` is the code a single
+ * call would have answered (`RecordInvalid`, `RecordNotFound`, …) and `details` the descriptions
+ * joined into one line (e.g. "Name: Acme has already been taken"). The real texts per job kind are
+ * unverified. Anything that is not an `ApiError` is a bug and is rethrown.
+ */
+export function bulkFailure(err: unknown): { error: string; details: string } {
+  if (!(err instanceof ApiError) || typeof err.body !== 'object' || err.body === null) {
+    throw err
+  }
+  const body = err.body as { error?: unknown; description?: unknown; details?: ErrorDetails }
+  const error = String(body.error)
+  const entries = body.details ? Object.values(body.details).flat() : []
+  if (entries.length > 0) {
+    return { error, details: entries.map((e) => e.description.trim()).join(' ') }
+  }
+  return { error, details: String(body.description) }
+}

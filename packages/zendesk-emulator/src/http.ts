@@ -109,3 +109,77 @@ export function listEnvelope(key: string, items: Json[]): JsonObject {
 }
 
 export { ApiError }
+
+/** Offset pagination stops after the first 10,000 records (facts §11, observed 400). */
+const OFFSET_DEPTH_LIMIT = 10_000
+
+function encodeCursor(position: number): string {
+  return Buffer.from(`p${position}`).toString('base64url')
+}
+
+function decodeCursor(cursor: string): number {
+  const m = /^p(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'))
+  if (!m) {
+    throw badRequest('InvalidPaginationParameter', 'page[after] / page[before] is not a valid cursor')
+  }
+  return Number(m[1])
+}
+
+/**
+ * One page of a list, paged as Zendesk pages it (facts §11):
+ * - cursor pagination when `page[size]`, `page[after]` or `page[before]` is given: `meta:
+ *   {has_more, after_cursor, before_cursor}` and `links: {next, prev}`;
+ * - offset pagination otherwise: `page` and `per_page` (≤ 100, default 100), `next_page`,
+ *   `previous_page` and `count`; past the first 10,000 records a 400.
+ * `path` is the list's API path (e.g. `organizations`), used in the links. Cursors are opaque.
+ */
+export function paginate(
+  request: FastifyRequest,
+  account: Account,
+  path: string,
+  key: string,
+  items: Json[],
+): JsonObject {
+  const q = query(request)
+  const base = account.apiUrl(path)
+  const size = (raw: string | undefined): number =>
+    Math.min(BULK_LIMIT, Math.max(1, Number.parseInt(raw ?? '', 10) || BULK_LIMIT))
+  if (q['page[size]'] !== undefined || q['page[after]'] !== undefined || q['page[before]'] !== undefined) {
+    const n = size(q['page[size]'])
+    let start: number
+    if (q['page[before]'] !== undefined) {
+      const end = Math.min(decodeCursor(q['page[before]']), items.length)
+      start = Math.max(0, end - n)
+    } else {
+      start = q['page[after]'] !== undefined ? decodeCursor(q['page[after]']) : 0
+    }
+    const page = items.slice(start, start + n)
+    const end = start + page.length
+    const hasMore = end < items.length
+    const after = page.length > 0 ? encodeCursor(end) : null
+    const before = page.length > 0 ? encodeCursor(start) : null
+    const link = (dir: string, cursor: string | null): string | null =>
+      cursor === null ? null : `${base}?page[${dir}]=${cursor}&page[size]=${n}`
+    return {
+      [key]: page,
+      meta: { has_more: hasMore, after_cursor: after, before_cursor: before },
+      links: { next: hasMore ? link('after', after) : null, prev: start > 0 ? link('before', before) : null },
+    }
+  }
+  const perPage = size(q.per_page)
+  const pageNo = Math.max(1, Number.parseInt(q.page ?? '', 10) || 1)
+  const offset = (pageNo - 1) * perPage
+  if (offset >= OFFSET_DEPTH_LIMIT) {
+    throw badRequest(
+      'InvalidPaginationDepth',
+      `Offset pagination is limited to the first ${OFFSET_DEPTH_LIMIT} records; use cursor pagination`,
+    )
+  }
+  const link = (n: number): string => `${base}?page=${n}&per_page=${perPage}`
+  return {
+    [key]: items.slice(offset, offset + perPage),
+    next_page: offset + perPage < items.length ? link(pageNo + 1) : null,
+    previous_page: pageNo > 1 ? link(pageNo - 1) : null,
+    count: items.length,
+  }
+}

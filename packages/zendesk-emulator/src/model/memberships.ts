@@ -6,10 +6,17 @@
  * - deleting the default membership makes the oldest remaining one the default, or clears
  *   `user.organization_id` when none remains;
  * - `PUT users/{id}` with `organization_id` replaces every membership with that one;
- * - with `multipleOrganizations` off (Team plans) a second membership is a 422 (unverified).
+ * - with `multipleOrganizations` off (Team plans) a second membership is a 422 (unverified);
+ *   with it on, a user may belong to at most 300 organizations [KB-multiorg] (the 422 for the
+ *   301st is unverified).
+ *
+ * `default` is shown as `true` or `null`, never `false` [OAS OrganizationMembershipObject].
  */
-import type { Account, JsonObject, MembershipRecord } from '../account.js'
-import { fieldInvalid, recordNotFound } from '../errors.js'
+import type { Account, Json, JsonObject, MembershipRecord } from '../account.js'
+import { bulkFailure, fieldInvalid, recordNotFound } from '../errors.js'
+
+/** Most organizations one user may belong to when multiple organizations are allowed [KB-multiorg]. */
+export const MAX_MEMBERSHIPS_PER_USER = 300
 
 export function membershipsOfUser(account: Account, userId: number): MembershipRecord[] {
   const own = [...account.data.memberships.values()].filter((m) => m.user_id === userId)
@@ -39,7 +46,11 @@ export function findMembership(
   return null
 }
 
-/** Adds a membership; throws 404 for an unknown user or organization, 422 for a duplicate. */
+/**
+ * Adds a membership; throws 422 InvalidValue for an unknown user or organization (unverified:
+ * the per-user routes answer 404 for an unknown user in the path before getting here), 422
+ * DuplicateValue on `user_id` for a duplicate (observed, facts §5).
+ */
 export function addMembership(
   account: Account,
   userId: number,
@@ -62,6 +73,13 @@ export function addMembership(
       'organization_id',
       'InvalidValue',
       'Organization: this account does not allow users to belong to multiple organizations',
+    )
+  }
+  if (existing.length >= MAX_MEMBERSHIPS_PER_USER) {
+    throw fieldInvalid(
+      'organization_id',
+      'InvalidValue',
+      `Organization: a user can belong to at most ${MAX_MEMBERSHIPS_PER_USER} organizations`,
     )
   }
   const now = account.nowIso()
@@ -109,8 +127,13 @@ export function removeMembership(account: Account, membershipId: number): void {
 
 /** Makes an existing membership the user's default. */
 export function makeDefault(account: Account, membership: MembershipRecord): void {
+  const now = account.nowIso()
   for (const m of membershipsOfUser(account, membership.user_id)) {
-    m.default = m.id === membership.id
+    const isDefault = m.id === membership.id
+    if (m.default !== isDefault) {
+      m.default = isDefault
+      m.updated_at = now
+    }
   }
   const user = account.data.users.get(membership.user_id)
   if (user) {
@@ -155,12 +178,91 @@ export function presentMembership(account: Account, m: MembershipRecord): JsonOb
     id: m.id,
     user_id: m.user_id,
     organization_id: m.organization_id,
-    default: m.default,
+    default: m.default ? true : null,
     organization_name: orgName(account, m.organization_id),
     view_tickets: m.view_tickets,
     created_at: m.created_at,
     updated_at: m.updated_at,
   }
+}
+
+export function requireMembership(account: Account, membershipId: number): MembershipRecord {
+  const m = account.data.memberships.get(membershipId)
+  if (!m) {
+    throw recordNotFound()
+  }
+  return m
+}
+
+/** Every membership of the account, oldest first. */
+export function listMemberships(account: Account): MembershipRecord[] {
+  return [...account.data.memberships.values()].sort((a, b) => a.id - b.id)
+}
+
+/** An id given as a number or a numeric string; null otherwise. */
+function idOf(v: Json | undefined): number | null {
+  if (typeof v === 'number' && Number.isInteger(v)) {
+    return v
+  }
+  return typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : null
+}
+
+/**
+ * Creates a membership from an `{organization_membership: …}` body. `userId` comes from the path
+ * on `POST users/{user_id}/organization_memberships` and wins over the body's `user_id`.
+ */
+export function createMembership(account: Account, input: JsonObject, userId?: number): MembershipRecord {
+  const user = userId ?? idOf(input.user_id)
+  const organization = idOf(input.organization_id)
+  if (user === null) {
+    throw fieldInvalid('user_id', 'InvalidValue', 'User: is invalid')
+  }
+  if (organization === null) {
+    throw fieldInvalid('organization_id', 'InvalidValue', 'Organization: is invalid')
+  }
+  return addMembership(account, user, organization, {
+    makeDefault: input.default === true,
+    ...(typeof input.view_tickets === 'boolean' ? { viewTickets: input.view_tickets } : {}),
+  })
+}
+
+/**
+ * `organization_memberships/create_many`, run at the job's completion: one result per item in
+ * request order, `{id, action: "create", status: "Created", success: true}` [OAS example] or
+ * `{id, index, action: "create", status: "Failed", success: false, error, details}` (unverified;
+ * `error` and `details` come from `bulkFailure`). A failed item has no membership, so its `id` is
+ * its position, as in the failed items observed from real bulk user jobs (facts §2.3).
+ */
+export function createManyMemberships(account: Account, items: JsonObject[]): Json[] {
+  return items.map((input, index) => {
+    try {
+      const m = createMembership(account, input)
+      return { id: m.id, action: 'create', status: 'Created', success: true }
+    } catch (err) {
+      return { id: index, index, action: 'create', status: 'Failed', success: false, ...bulkFailure(err) }
+    }
+  })
+}
+
+/**
+ * `organization_memberships/destroy_many`: `{id, action: "delete", status: "Deleted", success:
+ * true}` per membership [OAS example]; an unknown id is a failed item (unverified).
+ */
+export function destroyManyMemberships(account: Account, ids: number[]): Json[] {
+  return ids.map((id, index) => {
+    if (!account.data.memberships.has(id)) {
+      return {
+        id,
+        index,
+        action: 'delete',
+        status: 'Failed',
+        success: false,
+        ...bulkFailure(recordNotFound()),
+      }
+    }
+    removeMembership(account, id)
+    return { id, action: 'delete', status: 'Deleted', success: true }
+  })
 }
 
 function orgName(account: Account, organizationId: number): string {

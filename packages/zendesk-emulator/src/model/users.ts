@@ -8,11 +8,16 @@
  * - `external_id` is unique, case-insensitively (422 DuplicateValue on `external_id`).
  * - `organization_id` on create adds the default membership; on update it replaces every
  *   membership (facts §2.2).
- * - Deleting a user is a soft delete (`active: false`); identities and memberships go.
+ * - Deleting a user is a soft delete (`active: false`); memberships go, identities stay but no
+ *   longer count for uniqueness. The user can still be shown by id (unverified) but is no longer
+ *   found, listed or updated.
+ * - Every check runs before anything is written, including `user_fields` values and the emails of
+ *   an `identities` array, so a 422 leaves the account unchanged.
+ * - `create_or_update` matching and precedence: see `findUpsertTarget`.
  */
 import type { Account, IdentityRecord, Json, JsonObject, UserRecord } from '../account.js'
 import { fieldInvalid, recordInvalid, recordNotFound, type ErrorDetails } from '../errors.js'
-import { mergeCustomFieldValues, presentCustomFieldValues } from './custom-fields.js'
+import { checkCustomFieldValues, mergeCustomFieldValues, presentCustomFieldValues } from './custom-fields.js'
 import { addMembership, membershipsOfUser, removeMembership, replaceMemberships } from './memberships.js'
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
@@ -118,6 +123,38 @@ export function addIdentity(
   return identity
 }
 
+/** Identity types `POST users/{id}/identities` accepts [OAS `CreateUserIdentity`]. */
+export const CREATABLE_IDENTITY_TYPES = [
+  'email',
+  'twitter',
+  'facebook',
+  'google',
+  'agent_forwarding',
+  'phone_number',
+] as const
+
+/**
+ * `POST users/{id}/identities` with `{identity: {type, value, verified?, primary?}}`. An email
+ * follows the user email rules (format, unique in the account); `primary` is writable on create
+ * only [OAS]. Messages for a bad type or a blank value are unverified.
+ */
+export function createIdentity(account: Account, user: UserRecord, input: JsonObject): IdentityRecord {
+  const type = input.type
+  if (typeof type !== 'string' || !(CREATABLE_IDENTITY_TYPES as readonly string[]).includes(type)) {
+    throw fieldInvalid('type', 'InvalidValue', 'Type: is not included in the list')
+  }
+  const value = str(input.value)?.trim() ?? ''
+  if (value === '') {
+    throw fieldInvalid('value', 'BlankValue', 'Value: cannot be blank')
+  }
+  const identity = addIdentity(account, user.id, type, value, input.verified === true)
+  if (input.primary === true) {
+    makePrimaryIdentity(account, identity)
+  }
+  user.updated_at = account.nowIso()
+  return identity
+}
+
 /** Makes an identity the primary one of its type. */
 export function makePrimaryIdentity(account: Account, identity: IdentityRecord): void {
   for (const i of identitiesOf(account, identity.user_id)) {
@@ -174,7 +211,29 @@ function validate(account: Account, input: JsonObject, self: UserRecord | null):
       add('organization_id', 'InvalidValue', 'Organization: is invalid')
     }
   }
+  // `identities` is read on create only; its emails follow the same rules as `email`.
+  if (self === null && Array.isArray(input.identities)) {
+    for (const raw of input.identities) {
+      if (isJsonObject(raw) && raw.type === 'email' && typeof raw.value === 'string') {
+        const email = normalizeEmail(raw.value)
+        if (!EMAIL.test(email)) {
+          add('email', 'InvalidValue', `Email: ${email} is not properly formatted`)
+        } else if (findUserByEmail(account, email)) {
+          add('email', 'DuplicateValue', `Email: ${email} is already being used by another user`)
+        }
+      }
+    }
+  }
+  // Checked here, before anything is written, so that a bad value leaves the user unchanged.
+  const fields = checkCustomFieldValues(account, 'user', self?.user_fields ?? {}, input.user_fields)
+  if (fields.errors.length > 0) {
+    details.user_fields = fields.errors
+  }
   return details
+}
+
+function isJsonObject(v: Json | undefined): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
 /** Copies the simple writable attributes from a request onto a record. */
@@ -270,6 +329,10 @@ export function createUser(account: Account, input: JsonObject): UserRecord {
   }
   // Validate field values before the record exists, so a 422 leaves no half-created user.
   assign(account, user, input)
+  // "If role is end-user but custom_role_id is set, the role becomes agent" [D-users].
+  if (input.role === undefined && typeof input.custom_role_id === 'number') {
+    user.role = 'agent'
+  }
   if (user.role !== 'end-user') {
     user.ticket_restriction = null
   }
@@ -327,13 +390,57 @@ export function updateUser(account: Account, user: UserRecord, input: JsonObject
   return user
 }
 
-/** Soft delete: inactive, identities and memberships removed. */
+/**
+ * `users/create_or_update` picks the user to update "by e-mail address or external ID" [D-users].
+ * When both are given and point at different users, `createOrUpdatePrecedence` decides which one
+ * is updated (external_id first by default, facts §2.5, unverified); the other attribute then
+ * belongs to somebody else and the update is a 422 DuplicateValue on it.
+ */
+export function findUpsertTarget(account: Account, input: JsonObject): UserRecord | null {
+  const ext = input.external_id !== undefined ? str(input.external_id) : null
+  const byExternalId = ext !== null ? findUserByExternalId(account, ext) : null
+  const byEmail = typeof input.email === 'string' ? findUserByEmail(account, input.email) : null
+  return account.config.createOrUpdatePrecedence === 'external_id'
+    ? (byExternalId ?? byEmail)
+    : (byEmail ?? byExternalId)
+}
+
+/**
+ * Creates the user, or updates the one `findUpsertTarget` picks. On an update the stored
+ * `external_id` takes the request's casing [D-users], and a new `email` becomes a secondary
+ * identity (facts §2.5).
+ */
+export function createOrUpdateUser(
+  account: Account,
+  input: JsonObject,
+): { user: UserRecord; created: boolean } {
+  const target = findUpsertTarget(account, input)
+  if (!target) {
+    return { user: createUser(account, input), created: true }
+  }
+  return { user: updateUser(account, target, input), created: false }
+}
+
+/** A user by id, including soft-deleted ones (`active: false`), for `GET users/{id}` (unverified). */
+export function findUserIncludingDeleted(account: Account, id: number): UserRecord | null {
+  return account.data.users.get(id) ?? null
+}
+
+/** Active users, oldest first. */
+export function activeUsers(account: Account): UserRecord[] {
+  return [...account.data.users.values()].filter((u) => u.active).sort((a, b) => a.id - b.id)
+}
+
+/**
+ * Soft delete: the user becomes inactive and loses its memberships. Its identities stay on the
+ * record, so the answer still shows the email (the document's soft-deleted user example keeps it
+ * [OAS `DeletedUserResponseExample`]), but they no longer count: the email and external id are
+ * free for a new user, as a soft-deleted user who writes in again gets a new profile (secondary
+ * source, unverified for the API).
+ */
 export function deleteUser(account: Account, user: UserRecord): void {
   for (const m of membershipsOfUser(account, user.id)) {
     removeMembership(account, m.id)
-  }
-  for (const i of identitiesOf(account, user.id)) {
-    account.data.identities.delete(i.id)
   }
   user.active = false
   user.updated_at = account.nowIso()
@@ -346,7 +453,7 @@ export function presentUser(account: Account, user: UserRecord): JsonObject {
     id: user.id,
     url: account.apiUrl(`users/${user.id}`),
     name: user.name,
-    email: user.active ? primaryEmail(account, user.id) : null,
+    email: primaryEmail(account, user.id),
     created_at: user.created_at,
     updated_at: user.updated_at,
     time_zone: user.time_zone,
@@ -379,6 +486,7 @@ export function presentUser(account: Account, user: UserRecord): JsonObject {
     suspended: user.suspended,
     default_group_id: (user.extra.default_group_id as number | undefined) ?? null,
     report_csv: false,
+    chat_only: (user.extra.chat_only as boolean | undefined) ?? false,
     user_fields: presentCustomFieldValues(account, 'user', user.user_fields),
   }
 }
@@ -396,6 +504,9 @@ export function presentIdentity(account: Account, i: IdentityRecord): JsonObject
     updated_at: i.updated_at,
     undeliverable_count: 0,
     deliverable_state: 'deliverable',
+    // `verified` is deprecated in favour of `verification_method` [OAS `UserIdentityObject`].
+    verification_method: i.verified ? 'low' : 'none',
+    verified_at: null,
   }
 }
 
