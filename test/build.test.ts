@@ -64,10 +64,10 @@ describe('the build runs on plain Node', () => {
       env: { ...process.env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info' },
     })
     children.push(child)
-    const line = await firstLine(child, /Server listening at/)
-    const url = /listening at (http:\/\/[^"\s]+)/.exec(line)?.[1]
+    const line = await firstLine(child, /^zendesk-destination is running at http/)
+    const url = /running at (http:\/\/\S+)/.exec(line)?.[1]
     const r = await fetch(`${url}/health`)
-    const body = (await r.json()) as { status: string; zendesk: { mode: string } }
-    expect(body).toMatchObject({ status: 'ok', zendesk: { mode: 'sandbox' } })
+    const body = (await r.json()) as { status: string; destinations: { mode: string }[] }
+    expect(body).toMatchObject({ status: 'ok', destinations: [{ id: 'default', mode: 'sandbox' }] })
   })
 })

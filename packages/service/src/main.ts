@@ -1,16 +1,19 @@
 /**
- * Composition root and process lifecycle. Reads configuration, starts the built-in Zendesk
- * emulator as a sandbox when no Zendesk credentials are configured, and serves HTTP.
+ * Composition root and process lifecycle: reads configuration (environment, optional YAML file),
+ * starts the built-in Zendesk emulator for sandbox destinations, starts the service, and shuts it
+ * down gracefully on SIGTERM / SIGINT (intake stops, in-flight work settles, the database closes).
  */
-import { mkdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 
-import { configFilePath, loadConfig } from './config.js'
+import { pino } from 'pino'
+
+import { configFilePath, loadConfig, type Config } from './config.js'
 import { ConfigError } from './errors.js'
-import { buildApp } from './http/app.js'
 import { systemClock } from './lib/clock.js'
+import { startService, type ResolvedZendesk } from './service.js'
 
 async function main(): Promise<void> {
-  let config
+  let config: Readonly<Config>
   try {
     const file = configFilePath(process.argv, process.env)
     config = loadConfig(process.env, file === null ? undefined : readFileSync(file, 'utf8'))
@@ -21,30 +24,58 @@ async function main(): Promise<void> {
     }
     throw err
   }
-  mkdirSync(config.dataDir, { recursive: true })
+  const log = pino({ level: config.logLevel })
 
-  const zendesk = config.destinations[0]?.zendesk ?? { mode: 'sandbox' as const }
-  let zendeskUrl: string
-  let closeSandbox: () => Promise<void> = () => Promise.resolve()
-  if (zendesk.mode === 'sandbox') {
-    const { createEmulator } = await import('@zdd/zendesk-emulator')
-    const sandbox = await createEmulator({ port: 0 })
-    zendeskUrl = sandbox.url
-    closeSandbox = () => sandbox.close()
-  } else {
-    zendeskUrl = zendesk.baseUrl
-  }
-
-  const app = buildApp({
+  const sandboxes: { close(): Promise<void> }[] = []
+  // Filled in by resolveZendesk when a destination is a sandbox.
+  const sandbox: { url: string | null } = { url: null }
+  const service = await startService(config, {
     clock: systemClock,
-    zendesk: { mode: zendesk.mode, baseUrl: zendeskUrl },
     logger: { level: config.logLevel },
+    log,
+    async resolveZendesk(d): Promise<ResolvedZendesk> {
+      if (d.zendesk.mode === 'remote') {
+        const z = d.zendesk
+        const credentials = z.oauth
+          ? { kind: 'oauth_client_credentials' as const, ...z.oauth }
+          : { kind: 'api_token' as const, email: z.apiToken?.email ?? '', token: z.apiToken?.token ?? '' }
+        return { baseUrl: z.baseUrl, sellBaseUrl: z.sellBaseUrl, credentials, sellToken: z.sellToken }
+      }
+      // A sandbox: the emulator in-process, reached over OAuth like a real account.
+      const { createEmulator } = await import('@zdd/zendesk-emulator')
+      const emulator = await createEmulator({ port: 0 })
+      sandboxes.push(emulator)
+      sandbox.url = emulator.url
+      return {
+        baseUrl: emulator.url,
+        sellBaseUrl: emulator.url,
+        credentials: {
+          kind: 'oauth_client_credentials',
+          clientId: emulator.seed.oauthClientId,
+          clientSecret: emulator.seed.oauthClientSecret,
+        },
+        sellToken: emulator.seed.sellToken,
+      }
+    },
   })
-  await app.listen({ host: config.http.host, port: config.http.port })
-  if (zendesk.mode === 'sandbox') {
-    app.log.info(
-      { sandbox: zendeskUrl },
-      `No Zendesk credentials configured: using the built-in sandbox emulator at ${zendeskUrl} (inspect it at ${zendeskUrl}/__emulator/state)`,
+
+  const sandboxUrl = sandbox.url
+  if (sandboxUrl !== null) {
+    const writeKey = config.sources[0]?.writeKey ?? ''
+    log.info(
+      { service: service.url, sandbox: sandboxUrl },
+      'No Zendesk credentials configured: syncing to the built-in sandbox emulator',
+    )
+    process.stdout.write(
+      [
+        '',
+        `zendesk-destination is running at ${service.url}`,
+        `Sandbox Zendesk (emulator): ${sandboxUrl}  — see what it holds: ${sandboxUrl}/__emulator/state`,
+        'Try it:',
+        `  curl -u ${writeKey}: ${service.url}/v1/identify -d '{"userId":"u1","traits":{"email":"ann@example.com","name":"Ann"}}'`,
+        `  curl -s ${sandboxUrl}/__emulator/state | grep ann@example.com`,
+        '',
+      ].join('\n'),
     )
   }
 
@@ -54,10 +85,10 @@ async function main(): Promise<void> {
       return
     }
     stopping = true
-    app.log.info(`${signal}: shutting down`)
-    void app
-      .close()
-      .then(closeSandbox)
+    log.info(`${signal}: shutting down`)
+    void service
+      .stop()
+      .then(() => Promise.all(sandboxes.map((s) => s.close())))
       .then(() => process.exit(0))
   }
   process.on('SIGINT', () => stop('SIGINT'))

@@ -1,6 +1,6 @@
 /**
- * The HTTP application: `buildApp(deps)` returns a fastify instance with every route plugin.
- * For now it serves health only; ingest and admin arrive with the sync engine.
+ * The HTTP application shell: `buildApp(deps)` returns a fastify instance with health; route
+ * plugins (ingest, admin) are registered by the caller.
  */
 import Fastify, { type FastifyInstance } from 'fastify'
 
@@ -8,23 +8,22 @@ import type { Clock } from '../lib/clock.js'
 
 export interface AppDeps {
   clock: Clock
-  /** Where Zendesk is: a real account or the built-in sandbox emulator. */
-  zendesk: { mode: 'sandbox' | 'remote'; baseUrl: string }
-  logger: boolean | { level: string }
+  logger: false | { level: string }
+  /** Extra facts for `GET /health` (no secrets). */
+  health?: () => Record<string, unknown>
 }
 
 export function buildApp(deps: AppDeps): FastifyInstance {
   const startedAt = deps.clock.now()
   const app = Fastify({
-    logger:
-      deps.logger === false
-        ? false
-        : { ...(typeof deps.logger === 'object' ? deps.logger : {}), redact: ['req.headers.authorization'] },
+    logger: deps.logger === false ? false : { ...deps.logger, redact: ['req.headers.authorization'] },
+    // Large batches are read by the ingest plugin itself; this is only the outer guard.
+    bodyLimit: 10 * 1024 * 1024,
   })
   app.get('/health', () => ({
     status: 'ok',
     uptime_s: Math.round((deps.clock.now() - startedAt) / 1000),
-    zendesk: { mode: deps.zendesk.mode, base_url: deps.zendesk.baseUrl },
+    ...deps.health?.(),
   }))
   return app
 }

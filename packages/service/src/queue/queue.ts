@@ -27,7 +27,7 @@
  *   leased, parked, or waiting for a retry. Done and dead jobs do not block later ones.
  * - Durability: `enqueue` returns only after the jobs are committed.
  * - Duplicates: a job whose `dedupeKey` (the event's messageId) was enqueued for the same
- *   destination within the retention window is not enqueued again.
+ *   destination within the dedupe window is not enqueued again.
  * - A crash: leased jobs whose lease has expired become ready again at the next `claim`, with
  *   their attempt count unchanged.
  */
@@ -46,7 +46,7 @@ export interface NewJob {
   destinationId: string
   /** Jobs with the same key are delivered in enqueue order (a person: userId, email, groupId). */
   orderingKey: string
-  /** The event's messageId; a repeat within the retention window is dropped. */
+  /** The event's messageId; a repeat within the dedupe window is dropped. */
   dedupeKey: string | null
   payload: unknown
 }
@@ -81,6 +81,14 @@ export interface ClaimOptions {
 
 export type QueueCounts = Record<JobState, number>
 
+/** The two time windows every implementation is opened with. */
+export interface QueueWindows {
+  /** How long done and dead jobs are kept; the default age for `purge`. */
+  retentionMs: number
+  /** How long after its first enqueue a `dedupeKey` makes a repeat a duplicate. */
+  dedupeWindowMs: number
+}
+
 export interface Queue {
   /** Adds jobs atomically and durably; returns after commit. */
   enqueue(jobs: NewJob[]): Promise<EnqueueResult>
@@ -105,7 +113,10 @@ export interface Queue {
   counts(destinationId?: string): Promise<QueueCounts>
   /** Jobs not yet done or dead, all destinations (the backlog that drives ingest back-pressure). */
   backlog(): Promise<number>
-  /** Deletes done and dead jobs older than the retention; returns how many. */
-  purge(olderThanMs: number): Promise<number>
+  /**
+   * Deletes done and dead jobs finished more than `olderThanMs` ago (default: the retention) and
+   * forgets dedupe keys older than the dedupe window; returns how many jobs.
+   */
+  purge(olderThanMs?: number): Promise<number>
   close(): Promise<void>
 }

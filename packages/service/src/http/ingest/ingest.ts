@@ -259,7 +259,7 @@ function batchItems(body: unknown): unknown[] {
     for (const key of ['context', 'integrations'] as const) {
       const outer = b[key]
       if (typeof outer === 'object' && outer !== null) {
-        merged[key] = { ...(outer), ...((e[key]) ?? {}) }
+        merged[key] = { ...outer, ...(e[key] ?? {}) }
       }
     }
     return merged

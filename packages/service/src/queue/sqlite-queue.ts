@@ -1,0 +1,532 @@
+/**
+ * The queue on an embedded SQLite file (better-sqlite3), for a single service process. It
+ * implements `queue.ts` exactly; read the state machine there first.
+ *
+ * - Every write is one `BEGIN IMMEDIATE` transaction, so a second connection (an admin tool, a
+ *   second process) waits on the lock instead of failing half-way with SQLITE_BUSY.
+ * - better-sqlite3 is synchronous; the methods return settled promises so that the PostgreSQL
+ *   queue fits the same interface. A call blocks the event loop for its duration: claims and
+ *   enqueues of a few thousand jobs take milliseconds, `purge` works in chunks.
+ * - Ordering (queue.ts): a ready job is claimable when no earlier job of its destination and
+ *   ordering key is leased, parked, or ready but not yet available. `claim` walks the ready jobs
+ *   of the destination in id order and asks the small `jobs_blockers` index (leased and parked
+ *   jobs only) about each new candidate; a ready-but-later job blocks its key for the rest of the
+ *   walk. Its cost grows with the ready jobs it must step over: jobs waiting for a retry, and
+ *   jobs whose key is blocked (tens of ms per 100,000 such jobs).
+ * - Duplicates: a `dedupe` table remembers (destination, dedupeKey) for `dedupeWindowMs` from the
+ *   first enqueue, independently of the job's own lifetime; an entry older than the window is
+ *   renewed, so the window is exact whether or not `purge` has run yet.
+ * - Backlog: kept as a counter row updated in the same transaction as each change, so that ingest
+ *   back-pressure costs one row read instead of counting millions of jobs.
+ */
+import Database from 'better-sqlite3'
+
+import { AppError, ERROR_KINDS } from '../errors.js'
+import type { Clock } from '../lib/clock.js'
+import type {
+  ClaimOptions,
+  EnqueueResult,
+  Job,
+  JobState,
+  NewJob,
+  Queue,
+  QueueCounts,
+  QueueWindows,
+} from './queue.js'
+
+/**
+ * `NORMAL`: in WAL mode a commit is not fsynced; the WAL is synced at checkpoints. A process
+ * crash (kill -9, OOM) loses nothing that was committed, because the written pages are in the
+ * operating system's cache; a power loss or kernel crash may roll back the last transactions
+ * (the file stays consistent). `FULL` fsyncs the WAL at every commit: durable against power loss,
+ * at the price of one fsync per enqueue batch.
+ */
+export type SqliteSynchronous = 'NORMAL' | 'FULL'
+
+export interface SqliteQueueOptions extends QueueWindows {
+  /** The database file, inside the service's DATA_DIR. */
+  path: string
+  clock: Clock
+  /** Default `NORMAL` (see SqliteSynchronous). */
+  synchronous?: SqliteSynchronous
+  /** How long a write waits for another connection's lock before failing. Default 5,000 ms. */
+  busyTimeoutMs?: number
+}
+
+/** What the connection actually runs with, for the startup log and tests. */
+export interface SqliteQueueInfo {
+  path: string
+  journalMode: string
+  synchronous: SqliteSynchronous
+  schemaVersion: number
+}
+
+/** Schema migrations, applied in order; `PRAGMA user_version` holds how many have run. */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE IF NOT EXISTS jobs (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: ids order enqueues and name jobs in the admin API
+    destination_id  TEXT    NOT NULL,
+    ordering_key    TEXT    NOT NULL,
+    dedupe_key      TEXT,
+    payload         TEXT    NOT NULL,                  -- JSON
+    state           TEXT    NOT NULL CHECK (state IN ('ready', 'leased', 'done', 'dead', 'parked')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    available_at    INTEGER NOT NULL,                  -- epoch ms
+    leased_until    INTEGER,                           -- epoch ms, leased jobs only
+    last_error      TEXT,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+  );
+  -- The claim walk (ready jobs of a destination in id order), list() and counts().
+  CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (destination_id, state, id);
+  -- Only jobs that block their key by state; small (in flight + parked), so inserts never touch it.
+  CREATE INDEX IF NOT EXISTS jobs_blockers ON jobs (destination_id, ordering_key, id)
+    WHERE state IN ('leased', 'parked');
+  CREATE INDEX IF NOT EXISTS jobs_leases ON jobs (leased_until) WHERE state = 'leased';
+  CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (updated_at) WHERE state IN ('done', 'dead');
+
+  CREATE TABLE IF NOT EXISTS dedupe (
+    destination_id  TEXT    NOT NULL,
+    dedupe_key      TEXT    NOT NULL,
+    seen_at         INTEGER NOT NULL,                  -- epoch ms of the enqueue that opened the window
+    PRIMARY KEY (destination_id, dedupe_key)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS dedupe_by_age ON dedupe (seen_at);
+
+  CREATE TABLE IF NOT EXISTS queue_totals (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    backlog  INTEGER NOT NULL                          -- jobs ready, leased or parked
+  );
+  INSERT OR IGNORE INTO queue_totals (id, backlog)
+    SELECT 1, count(*) FROM jobs WHERE state IN ('ready', 'leased', 'parked');
+  `,
+]
+
+// Statements. Lists of ids travel as one JSON array parameter (json_each) so that a statement
+// does not depend on the number of ids, nor on SQLite's limit on bound parameters.
+
+const INSERT_JOB = `
+  INSERT INTO jobs (destination_id, ordering_key, dedupe_key, payload, state, attempts,
+                    available_at, created_at, updated_at)
+  VALUES (?, ?, ?, ?, 'ready', 0, ?, ?, ?)`
+
+/** Changes 1 row when the key is new or its window has passed; 0 for a duplicate. */
+const REMEMBER_DEDUPE_KEY = `
+  INSERT INTO dedupe (destination_id, dedupe_key, seen_at) VALUES (?, ?, ?)
+  ON CONFLICT (destination_id, dedupe_key) DO UPDATE SET seen_at = excluded.seen_at
+  WHERE dedupe.seen_at <= ?`
+
+const ADD_TO_BACKLOG = `UPDATE queue_totals SET backlog = backlog + ? WHERE id = 1`
+const SELECT_BACKLOG = `SELECT backlog FROM queue_totals WHERE id = 1`
+
+/** Any claim returns every expired lease, of all destinations, to ready; attempts unchanged. */
+const EXPIRE_LEASES = `
+  UPDATE jobs SET state = 'ready', leased_until = NULL, updated_at = ?
+  WHERE state = 'leased' AND leased_until <= ?`
+
+const READY_PAGE = `
+  SELECT id, ordering_key, available_at FROM jobs
+  WHERE destination_id = ? AND state = 'ready' AND id > ?
+  ORDER BY id LIMIT ?`
+
+const HAS_EARLIER_BLOCKER = `
+  SELECT 1 FROM jobs
+  WHERE destination_id = ? AND ordering_key = ? AND id < ? AND state IN ('leased', 'parked')
+  LIMIT 1`
+
+const LEASE_JOBS = `
+  UPDATE jobs SET state = 'leased', leased_until = ?, updated_at = ?
+  WHERE id IN (SELECT value FROM json_each(?)) AND state = 'ready'
+  RETURNING *`
+
+const EXTEND_LEASES = `
+  UPDATE jobs SET leased_until = ?, updated_at = ?
+  WHERE id IN (SELECT value FROM json_each(?)) AND state = 'leased'`
+
+const COMPLETE_JOBS = `
+  UPDATE jobs SET state = 'done', leased_until = NULL, updated_at = ?
+  WHERE id IN (SELECT value FROM json_each(?)) AND state = 'leased'`
+
+const RETRY_JOB = `
+  UPDATE jobs SET state = 'ready', attempts = attempts + 1, available_at = ?, leased_until = NULL,
+                  last_error = ?, updated_at = ?
+  WHERE id = ? AND state = 'leased'`
+
+const FAIL_JOB = `
+  UPDATE jobs SET state = 'dead', attempts = attempts + 1, leased_until = NULL, last_error = ?,
+                  updated_at = ?
+  WHERE id = ? AND state = 'leased'`
+
+const PARK_JOBS = `
+  UPDATE jobs SET state = 'parked', leased_until = NULL, last_error = ?, updated_at = ?
+  WHERE id IN (SELECT value FROM json_each(?)) AND state = 'leased'`
+
+const UNPARK_DESTINATION = `
+  UPDATE jobs SET state = 'ready', available_at = ?, updated_at = ?
+  WHERE destination_id = ? AND state = 'parked'`
+
+/** last_error stays, as history of why the job died; attempts start again. */
+const REPLAY_DESTINATION = `
+  UPDATE jobs SET state = 'ready', attempts = 0, available_at = ?, updated_at = ?
+  WHERE destination_id = ? AND state = 'dead'`
+
+const REPLAY_JOBS = `
+  UPDATE jobs SET state = 'ready', attempts = 0, available_at = ?, updated_at = ?
+  WHERE destination_id = ? AND state = 'dead' AND id IN (SELECT value FROM json_each(?))`
+
+const SELECT_JOB = `SELECT * FROM jobs WHERE id = ?`
+
+const LIST_JOBS = `SELECT * FROM jobs WHERE destination_id = ? AND state = ? ORDER BY id LIMIT ?`
+
+const COUNT_ALL = `SELECT state, count(*) AS n FROM jobs GROUP BY state`
+const COUNT_DESTINATION = `SELECT state, count(*) AS n FROM jobs WHERE destination_id = ? GROUP BY state`
+
+/** Chunked, so that ingest never waits long behind a purge. */
+const PURGE_FINISHED_CHUNK = `
+  DELETE FROM jobs WHERE id IN (
+    SELECT id FROM jobs WHERE state IN ('done', 'dead') AND updated_at <= ? LIMIT ?)`
+
+const PURGE_DEDUPE_CHUNK = `
+  DELETE FROM dedupe WHERE (destination_id, dedupe_key) IN (
+    SELECT destination_id, dedupe_key FROM dedupe WHERE seen_at <= ? LIMIT ?)`
+
+const PURGE_CHUNK_SIZE = 5_000
+
+interface JobRow {
+  id: number
+  destination_id: string
+  ordering_key: string
+  dedupe_key: string | null
+  payload: string
+  state: JobState
+  attempts: number
+  available_at: number
+  leased_until: number | null
+  last_error: string | null
+  created_at: number
+  updated_at: number
+}
+
+type ReadyRow = Pick<JobRow, 'id' | 'ordering_key' | 'available_at'>
+
+/** Opens (creating or migrating) the queue file. */
+export function openSqliteQueue(options: SqliteQueueOptions): SqliteQueue {
+  return new SqliteQueue(options)
+}
+
+export class SqliteQueue implements Queue {
+  readonly info: SqliteQueueInfo
+
+  private readonly db: Database.Database
+  private readonly clock: Clock
+  private readonly retentionMs: number
+  private readonly dedupeWindowMs: number
+  private readonly statements: ReturnType<typeof prepareStatements>
+
+  constructor(options: SqliteQueueOptions) {
+    const synchronous = options.synchronous ?? 'NORMAL'
+    this.clock = options.clock
+    this.retentionMs = options.retentionMs
+    this.dedupeWindowMs = options.dedupeWindowMs
+    this.db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5_000 })
+    try {
+      const journalMode = String(this.db.pragma('journal_mode = WAL', { simple: true }))
+      if (journalMode !== 'wal' && options.path !== ':memory:') {
+        throw new AppError(
+          ERROR_KINDS.internal,
+          'QUEUE_WAL_UNAVAILABLE',
+          `SQLite refused WAL mode for ${options.path} (journal_mode is ${journalMode})`,
+        )
+      }
+      this.db.pragma(`synchronous = ${synchronous}`)
+      // 64 MiB of page cache (the default is 2 MiB): the claim walk and the dedupe index stay in memory.
+      this.db.pragma('cache_size = -65536')
+      // Checkpoint every ~40 MB of WAL instead of 4 MB: dedupe keys are random, so a batch dirties
+      // pages all over the dedupe index, and fewer checkpoints write (and fsync) each page fewer
+      // times. Measured here: enqueue with dedupe keys 80k → 150k jobs/s. The WAL file is cut back
+      // to 64 MB after a checkpoint.
+      this.db.pragma('wal_autocheckpoint = 10000')
+      this.db.pragma('journal_size_limit = 67108864')
+      const schemaVersion = migrate(this.db)
+      // Read back rather than echo the option: 1 is NORMAL, 2 is FULL.
+      const effective = Number(this.db.pragma('synchronous', { simple: true })) === 2 ? 'FULL' : 'NORMAL'
+      this.info = { path: options.path, journalMode, synchronous: effective, schemaVersion }
+      this.statements = prepareStatements(this.db)
+    } catch (error) {
+      this.db.close()
+      throw error
+    }
+  }
+
+  enqueue(jobs: NewJob[]): Promise<EnqueueResult> {
+    return settle(() => this.enqueueNow(jobs))
+  }
+
+  claim(opts: ClaimOptions): Promise<Job[]> {
+    return settle(() => this.claimNow(opts))
+  }
+
+  extendLease(ids: number[], leaseMs: number): Promise<void> {
+    return settle(() => {
+      const now = this.clock.now()
+      this.statements.extendLeases.run(now + leaseMs, now, JSON.stringify(ids))
+    })
+  }
+
+  complete(ids: number[]): Promise<void> {
+    return settle(() => {
+      this.write(() => {
+        const { changes } = this.statements.completeJobs.run(this.clock.now(), JSON.stringify(ids))
+        this.statements.addToBacklog.run(-changes)
+      })
+    })
+  }
+
+  retry(id: number, availableAt: number, error: string): Promise<void> {
+    return settle(() => {
+      this.statements.retryJob.run(availableAt, error, this.clock.now(), id)
+    })
+  }
+
+  fail(id: number, error: string): Promise<void> {
+    return settle(() => {
+      this.write(() => {
+        const { changes } = this.statements.failJob.run(error, this.clock.now(), id)
+        this.statements.addToBacklog.run(-changes)
+      })
+    })
+  }
+
+  park(ids: number[], reason: string): Promise<void> {
+    return settle(() => {
+      this.statements.parkJobs.run(reason, this.clock.now(), JSON.stringify(ids))
+    })
+  }
+
+  unpark(destinationId: string): Promise<number> {
+    return settle(() => {
+      const now = this.clock.now()
+      return this.statements.unparkDestination.run(now, now, destinationId).changes
+    })
+  }
+
+  replay(destinationId: string, ids?: number[]): Promise<number> {
+    return settle(() =>
+      this.write(() => {
+        const now = this.clock.now()
+        const { changes } =
+          ids === undefined
+            ? this.statements.replayDestination.run(now, now, destinationId)
+            : this.statements.replayJobs.run(now, now, destinationId, JSON.stringify(ids))
+        this.statements.addToBacklog.run(changes)
+        return changes
+      }),
+    )
+  }
+
+  get(id: number): Promise<Job | null> {
+    return settle(() => {
+      const row = this.statements.selectJob.get(id)
+      return row === undefined ? null : toJob(row)
+    })
+  }
+
+  list(destinationId: string, state: JobState, limit: number): Promise<Job[]> {
+    return settle(() => this.statements.listJobs.all(destinationId, state, limit).map(toJob))
+  }
+
+  counts(destinationId?: string): Promise<QueueCounts> {
+    return settle(() => {
+      const rows =
+        destinationId === undefined
+          ? this.statements.countAll.all()
+          : this.statements.countDestination.all(destinationId)
+      const counts: QueueCounts = { ready: 0, leased: 0, done: 0, dead: 0, parked: 0 }
+      for (const row of rows) {
+        counts[row.state] = row.n
+      }
+      return counts
+    })
+  }
+
+  backlog(): Promise<number> {
+    return settle(() => this.statements.selectBacklog.get() ?? 0)
+  }
+
+  purge(olderThanMs: number = this.retentionMs): Promise<number> {
+    return settle(() => {
+      const now = this.clock.now()
+      let purged = 0
+      for (;;) {
+        const { changes } = this.statements.purgeFinishedChunk.run(now - olderThanMs, PURGE_CHUNK_SIZE)
+        purged += changes
+        if (changes < PURGE_CHUNK_SIZE) {
+          break
+        }
+      }
+      while (
+        this.statements.purgeDedupeChunk.run(now - this.dedupeWindowMs, PURGE_CHUNK_SIZE).changes ===
+        PURGE_CHUNK_SIZE
+      ) {
+        // Next chunk, in its own transaction.
+      }
+      return purged
+    })
+  }
+
+  close(): Promise<void> {
+    return settle(() => {
+      if (this.db.open) {
+        this.db.close()
+      }
+    })
+  }
+
+  private enqueueNow(jobs: NewJob[]): EnqueueResult {
+    if (jobs.length === 0) {
+      return { inserted: 0, duplicates: 0 }
+    }
+    const s = this.statements
+    return this.write(() => {
+      const now = this.clock.now()
+      const windowStart = now - this.dedupeWindowMs
+      let inserted = 0
+      for (const job of jobs) {
+        if (
+          job.dedupeKey !== null &&
+          s.rememberDedupeKey.run(job.destinationId, job.dedupeKey, now, windowStart).changes === 0
+        ) {
+          continue
+        }
+        // JSON.stringify(undefined) is undefined: an absent payload is stored as null.
+        const payload = (JSON.stringify(job.payload) as string | undefined) ?? 'null'
+        s.insertJob.run(job.destinationId, job.orderingKey, job.dedupeKey, payload, now, now, now)
+        inserted++
+      }
+      s.addToBacklog.run(inserted)
+      return { inserted, duplicates: jobs.length - inserted }
+    })
+  }
+
+  private claimNow({ destinationId, limit, leaseMs }: ClaimOptions): Job[] {
+    const s = this.statements
+    return this.write(() => {
+      const now = this.clock.now()
+      s.expireLeases.run(now, now)
+      if (limit <= 0) {
+        return []
+      }
+      const picked: number[] = []
+      // Keys with an earlier job that is leased, parked or not yet available: every later job of
+      // such a key is blocked too, for the rest of this walk.
+      const blockedKeys = new Set<string>()
+      const pageSize = Math.min(Math.max(limit * 2, 100), 2_000)
+      let afterId = 0
+      walk: for (;;) {
+        const page = s.readyPage.all(destinationId, afterId, pageSize)
+        for (const job of page) {
+          afterId = job.id
+          const key = job.ordering_key
+          if (blockedKeys.has(key)) {
+            continue
+          }
+          if (job.available_at > now || s.hasEarlierBlocker.get(destinationId, key, job.id) !== undefined) {
+            blockedKeys.add(key)
+            continue
+          }
+          picked.push(job.id)
+          if (picked.length === limit) {
+            break walk
+          }
+        }
+        if (page.length < pageSize) {
+          break
+        }
+      }
+      if (picked.length === 0) {
+        return []
+      }
+      const leased = s.leaseJobs.all(now + leaseMs, now, JSON.stringify(picked)).map(toJob)
+      // RETURNING gives no order guarantee.
+      return leased.sort((a, b) => a.id - b.id)
+    })
+  }
+
+  /** Runs `work` in a BEGIN IMMEDIATE transaction (takes the write lock up front). */
+  private write<T>(work: () => T): T {
+    return this.db.transaction(work).immediate()
+  }
+}
+
+function prepareStatements(db: Database.Database) {
+  return {
+    insertJob: db.prepare<[string, string, string | null, string, number, number, number]>(INSERT_JOB),
+    rememberDedupeKey: db.prepare<[string, string, number, number]>(REMEMBER_DEDUPE_KEY),
+    addToBacklog: db.prepare<[number]>(ADD_TO_BACKLOG),
+    selectBacklog: db.prepare<[], number>(SELECT_BACKLOG).pluck(),
+    expireLeases: db.prepare<[number, number]>(EXPIRE_LEASES),
+    readyPage: db.prepare<[string, number, number], ReadyRow>(READY_PAGE),
+    hasEarlierBlocker: db.prepare<[string, string, number], number>(HAS_EARLIER_BLOCKER).pluck(),
+    leaseJobs: db.prepare<[number, number, string], JobRow>(LEASE_JOBS),
+    extendLeases: db.prepare<[number, number, string]>(EXTEND_LEASES),
+    completeJobs: db.prepare<[number, string]>(COMPLETE_JOBS),
+    retryJob: db.prepare<[number, string, number, number]>(RETRY_JOB),
+    failJob: db.prepare<[string, number, number]>(FAIL_JOB),
+    parkJobs: db.prepare<[string, number, string]>(PARK_JOBS),
+    unparkDestination: db.prepare<[number, number, string]>(UNPARK_DESTINATION),
+    replayDestination: db.prepare<[number, number, string]>(REPLAY_DESTINATION),
+    replayJobs: db.prepare<[number, number, string, string]>(REPLAY_JOBS),
+    selectJob: db.prepare<[number], JobRow>(SELECT_JOB),
+    listJobs: db.prepare<[string, JobState, number], JobRow>(LIST_JOBS),
+    countAll: db.prepare<[], { state: JobState; n: number }>(COUNT_ALL),
+    countDestination: db.prepare<[string], { state: JobState; n: number }>(COUNT_DESTINATION),
+    purgeFinishedChunk: db.prepare<[number, number]>(PURGE_FINISHED_CHUNK),
+    purgeDedupeChunk: db.prepare<[number, number]>(PURGE_DEDUPE_CHUNK),
+  }
+}
+
+/** Applies the migrations not yet applied; returns the schema version. */
+function migrate(db: Database.Database): number {
+  return db
+    .transaction(() => {
+      const version = Number(db.pragma('user_version', { simple: true }))
+      if (version > MIGRATIONS.length) {
+        throw new AppError(
+          ERROR_KINDS.internal,
+          'QUEUE_SCHEMA_TOO_NEW',
+          `The queue file has schema version ${version}; this build knows up to ${MIGRATIONS.length}`,
+        )
+      }
+      for (const [index, sql] of MIGRATIONS.entries()) {
+        if (index >= version) {
+          db.exec(sql)
+        }
+      }
+      db.pragma(`user_version = ${MIGRATIONS.length}`)
+      return MIGRATIONS.length
+    })
+    .immediate()
+}
+
+function toJob(row: JobRow): Job {
+  return {
+    id: row.id,
+    destinationId: row.destination_id,
+    orderingKey: row.ordering_key,
+    dedupeKey: row.dedupe_key,
+    payload: JSON.parse(row.payload) as unknown,
+    state: row.state,
+    attempts: row.attempts,
+    availableAt: row.available_at,
+    leasedUntil: row.leased_until,
+    lastError: row.last_error,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  }
+}
+
+/** A synchronous step as a promise: its result resolves, its exception rejects. */
+function settle<T>(work: () => T): Promise<T> {
+  return new Promise((resolve) => resolve(work()))
+}

@@ -1,0 +1,175 @@
+/**
+ * Assembles the running service from a Config: the SQLite queue and store in DATA_DIR, one
+ * Zendesk client and delivery worker per destination, and the HTTP app (health, ingest).
+ * `main.ts` calls it with the process's config; end-to-end tests call it with theirs.
+ *
+ * Reads top to bottom as the pipeline: store → Zendesk clients → workers → HTTP.
+ */
+import { randomUUID } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+
+import Database from 'better-sqlite3'
+import type { FastifyInstance } from 'fastify'
+
+import { defaultSubscriptions, type SubscriptionSpec } from './actions/presets.js'
+import { findAction } from './actions/registry.js'
+import type { Config, DestinationConfig } from './config.js'
+import {
+  DestinationWorker,
+  type Logger,
+  type Subscription,
+  type WorkerOptions,
+  type ZendeskSender,
+} from './delivery/worker.js'
+import { buildApp } from './http/app.js'
+import { registerIngest, type IngestLimits, type Source } from './http/ingest/ingest.js'
+import { backoffDelayMs } from './lib/backoff.js'
+import type { Clock } from './lib/clock.js'
+import { openSqliteQueue } from './queue/sqlite-queue.js'
+import { openRejectedEventStore } from './store/rejected-events.js'
+import type { Credentials } from './zendesk/auth.js'
+import { createZendeskClient, type ZendeskClient } from './zendesk/client.js'
+import { ZendeskRateLimiter } from './zendesk/rate-limiter.js'
+
+/** Where a destination's Zendesk is, once sandboxes have been started. */
+export interface ResolvedZendesk {
+  baseUrl: string
+  sellBaseUrl: string
+  credentials: Credentials
+  sellToken: string | null
+}
+
+export interface ServiceDeps {
+  clock: Clock
+  /** pino options for the HTTP server's logger, or false. */
+  logger: false | { level: string }
+  log: Logger
+  /** Resolves a destination's connection (main.ts starts the sandbox emulator for sandbox ones). */
+  resolveZendesk: (d: DestinationConfig) => Promise<ResolvedZendesk>
+  workerOptions?: Partial<WorkerOptions>
+  ingestLimits?: Partial<IngestLimits>
+  /** Retry policy of deliveries. */
+  maxAttempts?: number
+  /** Zendesk request timeout, ms. */
+  zendeskTimeoutMs?: number
+}
+
+export interface RunningService {
+  app: FastifyInstance
+  url: string
+  workers: Map<string, DestinationWorker>
+  clients: Map<string, ZendeskClient>
+  /** Stops intake, lets workers settle what is in flight, closes the database. */
+  stop(): Promise<void>
+}
+
+function subscriptionsOf(specs: SubscriptionSpec[]): Subscription[] {
+  return specs.flatMap((s) => {
+    const action = findAction(s.actionId)
+    return action ? [{ action, trigger: s.trigger, ...(s.mapping ? { mapping: s.mapping } : {}) }] : []
+  })
+}
+
+export async function startService(config: Config, deps: ServiceDeps): Promise<RunningService> {
+  mkdirSync(config.dataDir, { recursive: true })
+  const dbPath = join(config.dataDir, 'zendesk-destination.sqlite')
+  const queue = openSqliteQueue({
+    path: dbPath,
+    clock: deps.clock,
+    retentionMs: 7 * 24 * 60 * 60 * 1000,
+    dedupeWindowMs: 24 * 60 * 60 * 1000,
+  })
+  const storeDb = new Database(dbPath)
+  storeDb.pragma('journal_mode = WAL')
+  storeDb.pragma('busy_timeout = 5000')
+  const rejected = openRejectedEventStore(storeDb)
+
+  const clients = new Map<string, ZendeskClient>()
+  const workers = new Map<string, DestinationWorker>()
+  for (const d of config.destinations) {
+    const z = await deps.resolveZendesk(d)
+    const client = createZendeskClient({
+      supportBaseUrl: z.baseUrl,
+      sellBaseUrl: z.sellBaseUrl,
+      credentials: z.credentials,
+      ...(z.sellToken ? { sellToken: z.sellToken } : {}),
+      limiter: new ZendeskRateLimiter({ clock: deps.clock }),
+      clock: deps.clock,
+      timeoutMs: deps.zendeskTimeoutMs ?? 30_000,
+      logger: { debug: () => {}, warn: (o, m) => deps.log.warn(o, m), error: (o, m) => deps.log.error(o, m) },
+    })
+    clients.set(d.id, client)
+    const sender: ZendeskSender = {
+      send: (req) => client.send(req),
+      testConnection: () =>
+        client.testConnection().then(
+          () => true,
+          () => false,
+        ),
+    }
+    const worker = new DestinationWorker(
+      {
+        id: d.id,
+        settings: { ...d.settings },
+        subscriptions: subscriptionsOf(d.subscriptions ?? defaultSubscriptions()),
+        zendesk: sender,
+      },
+      {
+        queue,
+        clock: deps.clock,
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        outcome: {
+          policy: { maxAttempts: deps.maxAttempts ?? 10, maxRetryAfterMs: 15 * 60_000 },
+          backoffMs: (attempt) => backoffDelayMs(attempt, { baseMs: 1000, maxMs: 10 * 60_000 }),
+          random: Math.random,
+        },
+        log: deps.log,
+        ...(deps.workerOptions ? { options: deps.workerOptions } : {}),
+      },
+    )
+    workers.set(d.id, worker)
+  }
+
+  const sources = new Map<string, Source>(
+    config.sources.map((s) => [s.writeKey, { id: s.id, destinationIds: s.destinationIds }]),
+  )
+  const app = buildApp({
+    clock: deps.clock,
+    logger: deps.logger,
+    health: () => ({ destinations: config.destinations.map((d) => ({ id: d.id, mode: d.zendesk.mode })) }),
+  })
+  registerIngest(app, {
+    clock: deps.clock,
+    newMessageId: () => `zdd-${randomUUID()}`,
+    sourceFor: (writeKey) => sources.get(writeKey) ?? null,
+    queue,
+    rejected,
+    ...(deps.ingestLimits ? { limits: deps.ingestLimits } : {}),
+  })
+  await app.listen({ host: config.http.host, port: config.http.port })
+  const address = app.server.address()
+  const port = typeof address === 'object' && address ? address.port : config.http.port
+  for (const w of workers.values()) {
+    w.start()
+  }
+
+  let stopped = false
+  return {
+    app,
+    url: `http://${config.http.host}:${port}`,
+    workers,
+    clients,
+    async stop() {
+      if (stopped) {
+        return
+      }
+      stopped = true
+      await app.close()
+      await Promise.all([...workers.values()].map((w) => w.stop()))
+      await Promise.all([...clients.values()].map((c) => c.close()))
+      storeDb.close()
+      await queue.close()
+    },
+  }
+}
