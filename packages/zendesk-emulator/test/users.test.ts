@@ -56,6 +56,13 @@ describe('create, show, update and delete', () => {
     expect(shown.body.user).toEqual(user)
   })
 
+  test('skip_verify_email suppresses the verification email but does not verify; verified does', async () => {
+    expect(
+      (await createUser({ name: 'Skip', email: 'skip@example.com', skip_verify_email: true })).verified,
+    ).toBe(false)
+    expect((await createUser({ name: 'Ver', email: 'ver@example.com', verified: true })).verified).toBe(true)
+  })
+
   test('a duplicate email is 422 DuplicateValue on email, whatever its case', async () => {
     await createUser({ name: 'First', email: 'dup@example.com' })
     const r = await zd.post('/api/v2/users', { user: { name: 'Second', email: 'DUP@example.com' } })

@@ -320,7 +320,8 @@ export function createUser(account: Account, input: JsonObject): UserRecord {
     role: 'end-user',
     details: '',
     notes: '',
-    verified: input.verified === true || input.skip_verify_email === true,
+    // skip_verify_email only suppresses the verification email; it does not verify (facts §2.5).
+    verified: input.verified === true,
     suspended: false,
     tags: [],
     ticket_restriction: 'requested',
