@@ -147,6 +147,42 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     rejected,
     ...(deps.ingestLimits ? { limits: deps.ingestLimits } : {}),
   })
+  // Readiness: the database answers, and each destination's Zendesk accepts our credentials
+  // (checked at most every 30 s per destination, so a load balancer's probes cost Zendesk little).
+  const reachability = new Map<string, { ok: boolean; checkedAt: number }>()
+  app.get('/ready', async (_request, reply) => {
+    let database = 'ok'
+    try {
+      await queue.backlog()
+    } catch {
+      database = 'unavailable'
+    }
+    const destinations = await Promise.all(
+      [...clients.entries()].map(async ([id, client]) => {
+        const now = deps.clock.now()
+        let r = reachability.get(id)
+        if (!r || now - r.checkedAt > 30_000) {
+          const ok = await client.testConnection().then(
+            () => true,
+            () => false,
+          )
+          r = { ok, checkedAt: now }
+          reachability.set(id, r)
+        }
+        const w = workers.get(id)
+        return {
+          id,
+          reachable: r.ok,
+          paused_for_auth: w?.pausedForAuth ?? false,
+          single_requests: w?.usesSingleRequests ?? false,
+        }
+      }),
+    )
+    const ready = database === 'ok'
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : 'not_ready', database, destinations })
+  })
   await app.listen({ host: config.http.host, port: config.http.port })
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : config.http.port

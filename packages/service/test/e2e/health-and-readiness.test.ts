@@ -1,0 +1,41 @@
+import { afterEach, describe, expect, test } from 'vitest'
+
+import { startTestService, type TestService } from '../harness.js'
+
+let t: TestService | undefined
+
+afterEach(async () => {
+  await t?.stop()
+  t = undefined
+})
+
+describe('health and readiness', () => {
+  test('GET /health is live and GET /ready reports the database and that Zendesk is reachable', async () => {
+    t = await startTestService()
+    const health = await (await fetch(`${t.url}/health`)).json()
+    expect(health).toMatchObject({ status: 'ok', destinations: [{ id: 'default', mode: 'sandbox' }] })
+    const ready = await fetch(`${t.url}/ready`)
+    expect(ready.status).toBe(200)
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      database: 'ok',
+      destinations: [{ id: 'default', reachable: true, paused_for_auth: false, single_requests: false }],
+    })
+  })
+
+  test('a destination whose credentials Zendesk refuses is reported unreachable', async () => {
+    t = await startTestService({
+      deps: {
+        resolveZendesk: () =>
+          Promise.resolve({
+            baseUrl: 'http://127.0.0.1:9',
+            sellBaseUrl: 'http://127.0.0.1:9',
+            credentials: { kind: 'oauth_client_credentials', clientId: 'x', clientSecret: 'y' },
+            sellToken: null,
+          }),
+      },
+    })
+    const body = await (await fetch(`${t.url}/ready`)).json()
+    expect(body.destinations[0]).toMatchObject({ id: 'default', reachable: false })
+  })
+})
