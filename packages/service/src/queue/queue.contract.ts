@@ -45,7 +45,9 @@ export function describeQueueContract(name: string, makeQueue: MakeQueue): void 
     async function enqueueAll(jobs: NewJob[]): Promise<number[]> {
       const destinations = [...new Set(jobs.map((j) => j.destinationId))]
       const readyIds = async () =>
-        (await Promise.all(destinations.map((d) => queue.list(d, 'ready', 1_000_000)))).flat().map((j) => j.id)
+        (await Promise.all(destinations.map((d) => queue.list(d, 'ready', 1_000_000))))
+          .flat()
+          .map((j) => j.id)
       const before = new Set(await readyIds())
       await queue.enqueue(jobs)
       return (await readyIds()).filter((id) => !before.has(id)).sort((a, b) => a - b)
@@ -132,7 +134,10 @@ export function describeQueueContract(name: string, makeQueue: MakeQueue): void 
         await queue.extendLease([id!], LEASE_MS)
         clock.advance(LEASE_MS / 2 + 1)
         expect(await claim()).toEqual([])
-        expect(await queue.get(id!)).toMatchObject({ state: 'leased', leasedUntil: clock.now() - 1 + LEASE_MS / 2 })
+        expect(await queue.get(id!)).toMatchObject({
+          state: 'leased',
+          leasedUntil: clock.now() - 1 + LEASE_MS / 2,
+        })
         clock.advance(LEASE_MS / 2)
         expect(idsOf(await claim())).toEqual([id])
       })
@@ -144,7 +149,11 @@ export function describeQueueContract(name: string, makeQueue: MakeQueue): void 
         await claim()
         clock.advance(1_000)
         await queue.complete([a!, b!])
-        expect(await queue.get(a!)).toMatchObject({ state: 'done', leasedUntil: null, updatedAt: clock.now() })
+        expect(await queue.get(a!)).toMatchObject({
+          state: 'done',
+          leasedUntil: null,
+          updatedAt: clock.now(),
+        })
         expect(await stateOf(b!)).toBe('done')
         clock.advance(LEASE_MS * 2)
         expect(await claim()).toEqual([])
@@ -243,7 +252,10 @@ export function describeQueueContract(name: string, makeQueue: MakeQueue): void 
       })
 
       test('settling a job that is not leased changes nothing', async () => {
-        const [ready, done] = await enqueueAll([aJob({ orderingKey: 'user-a' }), aJob({ orderingKey: 'user-b' })])
+        const [ready, done] = await enqueueAll([
+          aJob({ orderingKey: 'user-a' }),
+          aJob({ orderingKey: 'user-b' }),
+        ])
         await claim(1)
         await claim(1)
         await queue.complete([done!])
@@ -544,7 +556,12 @@ interface ModelJob {
  * queue.ts: a ready job is claimable when available and no earlier job of its destination and key
  * is leased, parked or not yet available; a claim takes the claimable jobs oldest first.
  */
-async function runRandomOperations(queue: Queue, clock: FakeClock, seed: number, steps: number): Promise<void> {
+async function runRandomOperations(
+  queue: Queue,
+  clock: FakeClock,
+  seed: number,
+  steps: number,
+): Promise<void> {
   const random = mulberry32(seed)
   const pick = <T>(items: readonly T[]): T | undefined => items[Math.floor(random() * items.length)]
   const destinations = [`s${seed}-d1`, `s${seed}-d2`]
@@ -641,7 +658,9 @@ async function runRandomOperations(queue: Queue, clock: FakeClock, seed: number,
       }
     } else if (roll < 0.87) {
       const destinationId = pick(destinations)!
-      const parked = [...model.values()].filter((j) => j.destinationId === destinationId && j.state === 'parked')
+      const parked = [...model.values()].filter(
+        (j) => j.destinationId === destinationId && j.state === 'parked',
+      )
       expect(await queue.unpark(destinationId)).toBe(parked.length)
       for (const j of parked) {
         Object.assign(j, { state: 'ready', availableAt: clock.now() })

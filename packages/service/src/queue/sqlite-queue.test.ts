@@ -136,13 +136,33 @@ process.stdout.write(JSON.stringify(result) + '\\n', () => process.kill(process.
     await reopened.close()
   })
 
+  test('purges more finished jobs and dedupe keys than one chunk holds in one call', async () => {
+    const clock = new FakeClock()
+    const queue = open({ clock })
+    const total = 12_000
+    await queue.enqueue(
+      Array.from({ length: total }, (_, i) => aJob({ orderingKey: `u-${i}`, dedupeKey: `m-${i}` })),
+    )
+    const jobs = await queue.claim({ destinationId: 'd1', limit: total, leaseMs: 30_000 })
+    await queue.complete(jobs.map((j) => j.id))
+    clock.advance(WINDOWS.retentionMs)
+
+    expect(await queue.purge()).toBe(total)
+    expect(await queue.counts()).toEqual({ ready: 0, leased: 0, done: 0, dead: 0, parked: 0 })
+    const raw = new Database(queue.info.path, { readonly: true })
+    expect(raw.prepare('SELECT count(*) FROM dedupe').pluck().get()).toBe(0)
+    raw.close()
+    await queue.close()
+  })
+
   test('records its schema version and refuses a file written by a newer version', async () => {
     const queue = open()
     const path = queue.info.path
     await queue.close()
     const raw = new Database(path)
-    expect(raw.pragma('user_version', { simple: true })).toBe(1)
-    raw.pragma('user_version = 99')
+    const version = raw.prepare("SELECT version FROM schema_versions WHERE component = 'queue'").pluck()
+    expect(version.get()).toBe(1)
+    raw.prepare("UPDATE schema_versions SET version = 99 WHERE component = 'queue'").run()
     raw.close()
     expect(() => open({ path })).toThrow(expect.objectContaining({ code: 'QUEUE_SCHEMA_TOO_NEW' }))
   })
@@ -168,7 +188,10 @@ process.stdout.write(JSON.stringify(result) + '\\n', () => process.kill(process.
           aJob({
             destinationId: style,
             orderingKey: `user-${(b * batch + i) % 10_000}`,
-            dedupeKey: style === 'uuid v4' ? crypto.randomUUID() : `node-next-${clock.now()}-${crypto.randomUUID()}`,
+            dedupeKey:
+              style === 'uuid v4'
+                ? crypto.randomUUID()
+                : `node-next-${clock.now() + b}-${crypto.randomUUID()}`,
             payload,
           }),
         ),
@@ -178,7 +201,9 @@ process.stdout.write(JSON.stringify(result) + '\\n', () => process.kill(process.
         clock.advance(1)
         await queue.enqueue(jobs)
       }
-      rates.push(`${Math.round((total / (performance.now() - started)) * 1000)} jobs/s with ${style} dedupe keys`)
+      rates.push(
+        `${Math.round((total / (performance.now() - started)) * 1000)} jobs/s with ${style} dedupe keys`,
+      )
     }
     expect(await queue.backlog()).toBe(2 * total)
 

@@ -2,17 +2,20 @@
  * The queue on an embedded SQLite file (better-sqlite3), for a single service process. It
  * implements `queue.ts` exactly; read the state machine there first.
  *
- * - Every write is one `BEGIN IMMEDIATE` transaction, so a second connection (an admin tool, a
- *   second process) waits on the lock instead of failing half-way with SQLITE_BUSY.
+ * - Every write is one `BEGIN IMMEDIATE` transaction: it takes the write lock first, so a second
+ *   connection (an admin tool, another process) waits up to `busyTimeoutMs` for it instead of
+ *   failing half-way with SQLITE_BUSY.
  * - better-sqlite3 is synchronous; the methods return settled promises so that the PostgreSQL
  *   queue fits the same interface. A call blocks the event loop for its duration: claims and
- *   enqueues of a few thousand jobs take milliseconds, `purge` works in chunks.
+ *   enqueues of a few thousand jobs take milliseconds; `purge` works in chunks and yields.
  * - Ordering (queue.ts): a ready job is claimable when no earlier job of its destination and
  *   ordering key is leased, parked, or ready but not yet available. `claim` walks the ready jobs
  *   of the destination in id order and asks the small `jobs_blockers` index (leased and parked
- *   jobs only) about each new candidate; a ready-but-later job blocks its key for the rest of the
- *   walk. Its cost grows with the ready jobs it must step over: jobs waiting for a retry, and
- *   jobs whose key is blocked (tens of ms per 100,000 such jobs).
+ *   jobs only) about each candidate; a ready job that is not yet available blocks its key for the
+ *   rest of the walk. The walk's cost grows with the ready jobs it steps over before it has
+ *   `limit` claimable ones: jobs waiting for a retry, and jobs whose key is blocked (measured
+ *   here: ~5 ms for 500 jobs out of 1,000,000 queued; ~50 ms when 100,000 blocked jobs come
+ *   first).
  * - Duplicates: a `dedupe` table remembers (destination, dedupeKey) for `dedupeWindowMs` from the
  *   first enqueue, independently of the job's own lifetime; an entry older than the window is
  *   renewed, so the window is exact whether or not `purge` has run yet.
@@ -61,7 +64,14 @@ export interface SqliteQueueInfo {
   schemaVersion: number
 }
 
-/** Schema migrations, applied in order; `PRAGMA user_version` holds how many have run. */
+const SCHEMA_VERSIONS = `
+  CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)`
+const SELECT_SCHEMA_VERSION = `SELECT version FROM schema_versions WHERE component = 'queue'`
+const SET_SCHEMA_VERSION = `
+  INSERT INTO schema_versions (component, version) VALUES ('queue', ?)
+  ON CONFLICT (component) DO UPDATE SET version = excluded.version`
+
+/** Schema migrations, applied in order; schema_versions ('queue') holds how many have run. */
 const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE IF NOT EXISTS jobs (
@@ -182,7 +192,6 @@ const LIST_JOBS = `SELECT * FROM jobs WHERE destination_id = ? AND state = ? ORD
 const COUNT_ALL = `SELECT state, count(*) AS n FROM jobs GROUP BY state`
 const COUNT_DESTINATION = `SELECT state, count(*) AS n FROM jobs WHERE destination_id = ? GROUP BY state`
 
-/** Chunked, so that ingest never waits long behind a purge. */
 const PURGE_FINISHED_CHUNK = `
   DELETE FROM jobs WHERE id IN (
     SELECT id FROM jobs WHERE state IN ('done', 'dead') AND updated_at <= ? LIMIT ?)`
@@ -208,7 +217,8 @@ interface JobRow {
   updated_at: number
 }
 
-type ReadyRow = Pick<JobRow, 'id' | 'ordering_key' | 'available_at'>
+/** READY_PAGE in raw mode: id, ordering_key, available_at. */
+type ReadyRow = [id: number, orderingKey: string, availableAt: number]
 
 /** Opens (creating or migrating) the queue file. */
 export function openSqliteQueue(options: SqliteQueueOptions): SqliteQueue {
@@ -242,10 +252,10 @@ export class SqliteQueue implements Queue {
       this.db.pragma(`synchronous = ${synchronous}`)
       // 64 MiB of page cache (the default is 2 MiB): the claim walk and the dedupe index stay in memory.
       this.db.pragma('cache_size = -65536')
-      // Checkpoint every ~40 MB of WAL instead of 4 MB: dedupe keys are random, so a batch dirties
-      // pages all over the dedupe index, and fewer checkpoints write (and fsync) each page fewer
-      // times. Measured here: enqueue with dedupe keys 80k → 150k jobs/s. The WAL file is cut back
-      // to 64 MB after a checkpoint.
+      // Checkpoint every ~40 MB of WAL instead of 4 MB: random dedupe keys (uuid v4 messageIds)
+      // dirty pages all over the dedupe index, and fewer checkpoints write and fsync each page
+      // fewer times. Measured on a 2-core machine, 100,000 random keys in batches of 1,000:
+      // ~80k → ~120k keys/s. The WAL file is cut back to 64 MB after a checkpoint.
       this.db.pragma('wal_autocheckpoint = 10000')
       this.db.pragma('journal_size_limit = 67108864')
       const schemaVersion = migrate(this.db)
@@ -270,7 +280,7 @@ export class SqliteQueue implements Queue {
   extendLease(ids: number[], leaseMs: number): Promise<void> {
     return settle(() => {
       const now = this.clock.now()
-      this.statements.extendLeases.run(now + leaseMs, now, JSON.stringify(ids))
+      this.write(() => this.statements.extendLeases.run(now + leaseMs, now, JSON.stringify(ids)))
     })
   }
 
@@ -285,7 +295,7 @@ export class SqliteQueue implements Queue {
 
   retry(id: number, availableAt: number, error: string): Promise<void> {
     return settle(() => {
-      this.statements.retryJob.run(availableAt, error, this.clock.now(), id)
+      this.write(() => this.statements.retryJob.run(availableAt, error, this.clock.now(), id))
     })
   }
 
@@ -300,14 +310,14 @@ export class SqliteQueue implements Queue {
 
   park(ids: number[], reason: string): Promise<void> {
     return settle(() => {
-      this.statements.parkJobs.run(reason, this.clock.now(), JSON.stringify(ids))
+      this.write(() => this.statements.parkJobs.run(reason, this.clock.now(), JSON.stringify(ids)))
     })
   }
 
   unpark(destinationId: string): Promise<number> {
     return settle(() => {
       const now = this.clock.now()
-      return this.statements.unparkDestination.run(now, now, destinationId).changes
+      return this.write(() => this.statements.unparkDestination.run(now, now, destinationId).changes)
     })
   }
 
@@ -354,25 +364,24 @@ export class SqliteQueue implements Queue {
     return settle(() => this.statements.selectBacklog.get() ?? 0)
   }
 
-  purge(olderThanMs: number = this.retentionMs): Promise<number> {
-    return settle(() => {
-      const now = this.clock.now()
-      let purged = 0
+  async purge(olderThanMs: number = this.retentionMs): Promise<number> {
+    const now = this.clock.now()
+    // Chunks, each its own transaction, with the event loop free in between: ingest in this
+    // process and writers in others never wait long behind a purge.
+    const purgeChunks = async (statement: Database.Statement<[number, number]>, cutoff: number) => {
+      let total = 0
       for (;;) {
-        const { changes } = this.statements.purgeFinishedChunk.run(now - olderThanMs, PURGE_CHUNK_SIZE)
-        purged += changes
+        const { changes } = this.write(() => statement.run(cutoff, PURGE_CHUNK_SIZE))
+        total += changes
         if (changes < PURGE_CHUNK_SIZE) {
-          break
+          return total
         }
+        await new Promise<void>((resolve) => setImmediate(resolve))
       }
-      while (
-        this.statements.purgeDedupeChunk.run(now - this.dedupeWindowMs, PURGE_CHUNK_SIZE).changes ===
-        PURGE_CHUNK_SIZE
-      ) {
-        // Next chunk, in its own transaction.
-      }
-      return purged
-    })
+    }
+    const purged = await purgeChunks(this.statements.purgeFinishedChunk, now - olderThanMs)
+    await purgeChunks(this.statements.purgeDedupeChunk, now - this.dedupeWindowMs)
+    return purged
   }
 
   close(): Promise<void> {
@@ -425,17 +434,16 @@ export class SqliteQueue implements Queue {
       let afterId = 0
       walk: for (;;) {
         const page = s.readyPage.all(destinationId, afterId, pageSize)
-        for (const job of page) {
-          afterId = job.id
-          const key = job.ordering_key
+        for (const [id, key, availableAt] of page) {
+          afterId = id
           if (blockedKeys.has(key)) {
             continue
           }
-          if (job.available_at > now || s.hasEarlierBlocker.get(destinationId, key, job.id) !== undefined) {
+          if (availableAt > now || s.hasEarlierBlocker.get(destinationId, key, id) !== undefined) {
             blockedKeys.add(key)
             continue
           }
-          picked.push(job.id)
+          picked.push(id)
           if (picked.length === limit) {
             break walk
           }
@@ -466,7 +474,8 @@ function prepareStatements(db: Database.Database) {
     addToBacklog: db.prepare<[number]>(ADD_TO_BACKLOG),
     selectBacklog: db.prepare<[], number>(SELECT_BACKLOG).pluck(),
     expireLeases: db.prepare<[number, number]>(EXPIRE_LEASES),
-    readyPage: db.prepare<[string, number, number], ReadyRow>(READY_PAGE),
+    // Arrays, not objects: a walk past 100,000 blocked jobs takes ~35% less time.
+    readyPage: db.prepare<[string, number, number], ReadyRow>(READY_PAGE).raw(),
     hasEarlierBlocker: db.prepare<[string, string, number], number>(HAS_EARLIER_BLOCKER).pluck(),
     leaseJobs: db.prepare<[number, number, string], JobRow>(LEASE_JOBS),
     extendLeases: db.prepare<[number, number, string]>(EXTEND_LEASES),
@@ -486,11 +495,16 @@ function prepareStatements(db: Database.Database) {
   }
 }
 
-/** Applies the migrations not yet applied; returns the schema version. */
+/**
+ * Applies the migrations not yet applied; returns the schema version. The version lives in a
+ * `schema_versions` row named 'queue' rather than in `PRAGMA user_version`, because the file is
+ * shared with other stores of the service, each with its own migrations.
+ */
 function migrate(db: Database.Database): number {
   return db
     .transaction(() => {
-      const version = Number(db.pragma('user_version', { simple: true }))
+      db.exec(SCHEMA_VERSIONS)
+      const version = db.prepare<[], number>(SELECT_SCHEMA_VERSION).pluck().get() ?? 0
       if (version > MIGRATIONS.length) {
         throw new AppError(
           ERROR_KINDS.internal,
@@ -503,7 +517,7 @@ function migrate(db: Database.Database): number {
           db.exec(sql)
         }
       }
-      db.pragma(`user_version = ${MIGRATIONS.length}`)
+      db.prepare<[number]>(SET_SCHEMA_VERSION).run(MIGRATIONS.length)
       return MIGRATIONS.length
     })
     .immediate()

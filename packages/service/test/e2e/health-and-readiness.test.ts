@@ -35,7 +35,7 @@ describe('health and readiness', () => {
           }),
       },
     })
-    const body = await (await fetch(`${t.url}/ready`)).json()
+    const body: any = await (await fetch(`${t.url}/ready`)).json()
     expect(body.destinations[0]).toMatchObject({ id: 'default', reachable: false })
   })
 })
