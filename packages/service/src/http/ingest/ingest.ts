@@ -120,7 +120,8 @@ export function registerIngest(app: FastifyInstance, deps: IngestDeps): void {
         })
       }
       const receivedAt = new Date(deps.clock.now()).toISOString()
-      const items = implied === null ? batchItems(body) : [body]
+      // The write key is a credential: it is neither queued nor kept with rejected events.
+      const items = (implied === null ? batchItems(body) : [body]).map(withoutWriteKey)
       const jobs: NewJob[] = []
       const rejections: Rejection[] = []
       let accepted = 0
@@ -172,7 +173,9 @@ export function registerIngest(app: FastifyInstance, deps: IngestDeps): void {
           rejected: rejections,
         })
       }
-      await deps.queue.enqueue(jobs)
+      const { inserted } = await deps.queue.enqueue(jobs)
+      // Count what this process just added, so that the bound holds between two backlog reads.
+      backlog.value += inserted
       return reply.code(200).send({ success: true, accepted, rejected: rejections })
     }
 
@@ -205,8 +208,9 @@ async function readBody(request: FastifyRequest, maxBytes: number): Promise<unkn
   }
   try {
     return JSON.parse(raw.toString('utf8')) as unknown
-  } catch {
-    throw new IngestHttpError(400, 'INGEST_INVALID_JSON', 'The body is not valid JSON')
+  } catch (err) {
+    const why = err instanceof SyntaxError ? `: ${err.message}` : ''
+    throw new IngestHttpError(400, 'INGEST_INVALID_JSON', `The body is not valid JSON${why}`)
   }
 }
 
@@ -258,10 +262,24 @@ function batchItems(body: unknown): unknown[] {
     const merged = { ...e }
     for (const key of ['context', 'integrations'] as const) {
       const outer = b[key]
-      if (typeof outer === 'object' && outer !== null) {
-        merged[key] = { ...outer, ...(e[key] ?? {}) }
+      const inner = e[key]
+      // An inner value that is not an object is left alone, for validation to reject.
+      if (isPlainObject(outer) && (inner === undefined || inner === null || isPlainObject(inner))) {
+        merged[key] = { ...outer, ...(inner ?? {}) }
       }
     }
     return merged
   })
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function withoutWriteKey(item: unknown): unknown {
+  if (!isPlainObject(item) || !('writeKey' in item)) {
+    return item
+  }
+  const { writeKey: _writeKey, ...rest } = item
+  return rest
 }
