@@ -216,3 +216,35 @@ describe('expiry', () => {
     expect((await zd.get(probe, { bearer: refreshed.body.access_token })).status).toBe(404)
   })
 })
+
+describe('refresh client authentication and scaled lifetimes', () => {
+  test('a refresh with a wrong client secret is invalid_client; without a secret (a public client) it works', async () => {
+    const code = await authorize({ redirect_uri: 'http://127.0.0.1:9/cb' })
+    const r = await tokens({
+      grant_type: 'authorization_code',
+      ...client,
+      code,
+      redirect_uri: 'http://127.0.0.1:9/cb',
+    })
+    const wrong = await tokens({
+      grant_type: 'refresh_token',
+      client_id: 'sandbox-client',
+      client_secret: 'nope',
+      refresh_token: r.body.refresh_token,
+    })
+    expect(wrong.status).toBe(401)
+    expect(wrong.body.error).toBe('invalid_client')
+    const pub = await tokens({
+      grant_type: 'refresh_token',
+      client_id: 'sandbox-client',
+      refresh_token: r.body.refresh_token,
+    })
+    expect(pub.status).toBe(200)
+  })
+
+  test('under a time scale, expires_in is the lifetime the token really has', async () => {
+    zd.emulator.configure({ accessTokenTtlS: 1800, timeScale: 10 })
+    const r = await tokens({ grant_type: 'client_credentials', ...client })
+    expect(r.body.expires_in).toBe(180)
+  })
+})

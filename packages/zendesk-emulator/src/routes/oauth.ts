@@ -62,11 +62,15 @@ function tokenBody(account: Account, t: OAuthTokenRecord): Record<string, unknow
     access_token: t.accessToken,
     token_type: 'bearer',
     scope: t.scope,
-    expires_in: account.config.accessTokenTtlS,
+    // The lifetime as it really is under the time scale, so clients renew in time.
+    expires_in: Math.max(1, Math.floor(account.config.accessTokenTtlS / account.config.timeScale)),
   }
   if (t.refreshToken) {
     body.refresh_token = t.refreshToken
-    body.refresh_token_expires_in = account.config.refreshTokenTtlS
+    body.refresh_token_expires_in = Math.max(
+      1,
+      Math.floor(account.config.refreshTokenTtlS / account.config.timeScale),
+    )
   }
   return body
 }
@@ -148,7 +152,9 @@ export const oauthRoutes: RouteModule = (app, { account }) => {
         return tokenBody(account, issue(account, code.clientId, code.scope, true))
       }
       case 'refresh_token': {
-        if (client.id !== account.seed.oauthClientId) {
+        // A confidential client that sends a secret must send the right one; a public (PKCE)
+        // client sends none.
+        if (client.id !== account.seed.oauthClientId || (client.secret !== null && !clientOk)) {
           return oauthError(reply, 401, 'invalid_client', 'Client authentication failed')
         }
         const refresh = field(body, 'refresh_token')
