@@ -59,6 +59,8 @@ async function main(): Promise<void> {
     },
   })
 
+  // Printed in every mode: scripts and operators read the address from it (PORT=0 picks one).
+  process.stdout.write(`zendesk-destination is running at ${service.url}\n`)
   const sandboxUrl = sandbox.url
   if (sandboxUrl !== null) {
     const writeKey = config.sources[0]?.writeKey ?? ''
@@ -68,8 +70,6 @@ async function main(): Promise<void> {
     )
     process.stdout.write(
       [
-        '',
-        `zendesk-destination is running at ${service.url}`,
         `Sandbox Zendesk (emulator): ${sandboxUrl}  — see what it holds: ${sandboxUrl}/__emulator/state`,
         'Try it:',
         `  curl -u ${writeKey}: ${service.url}/v1/identify -d '{"userId":"u1","traits":{"email":"ann@example.com","name":"Ann"}}'`,

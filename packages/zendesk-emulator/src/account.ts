@@ -219,10 +219,108 @@ export interface AuthorizationCodeRecord {
   used: boolean
 }
 
+/**
+ * Users, indexed by external id (case-insensitive) so that lookups stay constant-time for large
+ * accounts. Change a stored user's `external_id` only through `setExternalId`.
+ */
+export class UserMap extends Map<number, UserRecord> {
+  private readonly byExternalId = new Map<string, number>()
+
+  override set(id: number, user: UserRecord): this {
+    const old = super.get(id)
+    if (old?.external_id != null) {
+      this.byExternalId.delete(old.external_id.toLowerCase())
+    }
+    super.set(id, user)
+    if (user.external_id !== null) {
+      this.byExternalId.set(user.external_id.toLowerCase(), id)
+    }
+    return this
+  }
+
+  override delete(id: number): boolean {
+    const old = super.get(id)
+    if (old?.external_id != null && this.byExternalId.get(old.external_id.toLowerCase()) === id) {
+      this.byExternalId.delete(old.external_id.toLowerCase())
+    }
+    return super.delete(id)
+  }
+
+  override clear(): void {
+    this.byExternalId.clear()
+    super.clear()
+  }
+
+  setExternalId(user: UserRecord, externalId: string | null): void {
+    if (user.external_id !== null && this.byExternalId.get(user.external_id.toLowerCase()) === user.id) {
+      this.byExternalId.delete(user.external_id.toLowerCase())
+    }
+    user.external_id = externalId
+    if (externalId !== null && super.get(user.id) === user) {
+      this.byExternalId.set(externalId.toLowerCase(), user.id)
+    }
+  }
+
+  /** The user holding this external id (any case), if stored. */
+  byExternal(externalId: string): UserRecord | undefined {
+    const id = this.byExternalId.get(externalId.toLowerCase())
+    return id === undefined ? undefined : super.get(id)
+  }
+}
+
+/**
+ * Identities, indexed by user and by (type, value). Identity `type` and `value` never change
+ * once stored (only `primary` and `verified` do).
+ */
+export class IdentityMap extends Map<number, IdentityRecord> {
+  private readonly byUser = new Map<number, Set<IdentityRecord>>()
+  private readonly byValue = new Map<string, Set<IdentityRecord>>()
+
+  override set(id: number, identity: IdentityRecord): this {
+    this.delete(id)
+    super.set(id, identity)
+    add(this.byUser, identity.user_id, identity)
+    add(this.byValue, `${identity.type}\u0000${identity.value}`, identity)
+    return this
+  }
+
+  override delete(id: number): boolean {
+    const old = super.get(id)
+    if (old) {
+      this.byUser.get(old.user_id)?.delete(old)
+      this.byValue.get(`${old.type}\u0000${old.value}`)?.delete(old)
+    }
+    return super.delete(id)
+  }
+
+  override clear(): void {
+    this.byUser.clear()
+    this.byValue.clear()
+    super.clear()
+  }
+
+  ofUser(userId: number): IdentityRecord[] {
+    return [...(this.byUser.get(userId) ?? [])]
+  }
+
+  withValue(type: string, value: string): IdentityRecord[] {
+    return [...(this.byValue.get(`${type}\u0000${value}`) ?? [])]
+  }
+}
+
+function add<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
+  let set = index.get(key)
+  if (!set) {
+    set = new Set()
+    index.set(key, set)
+  }
+  set.add(value)
+}
+
 /** Everything the account holds. A reset replaces it with a fresh seeded one. */
 export interface AccountData {
-  users: Map<number, UserRecord>
-  identities: Map<number, IdentityRecord>
+  users: UserMap
+  identities: IdentityMap
   userFields: Map<number, CustomFieldRecord>
   organizationFields: Map<number, CustomFieldRecord>
   organizations: Map<number, OrganizationRecord>
@@ -239,8 +337,8 @@ export interface AccountData {
 
 export function emptyAccountData(): AccountData {
   return {
-    users: new Map(),
-    identities: new Map(),
+    users: new UserMap(),
+    identities: new IdentityMap(),
     userFields: new Map(),
     organizationFields: new Map(),
     organizations: new Map(),

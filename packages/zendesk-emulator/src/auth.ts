@@ -106,12 +106,10 @@ function adminId(account: Account): number | null {
 }
 
 function staffUserByEmail(account: Account, email: string): number | null {
-  for (const identity of account.data.identities.values()) {
-    if (identity.type === 'email' && identity.value === email) {
-      const user = account.data.users.get(identity.user_id)
-      if (user && user.active && (user.role === 'admin' || user.role === 'agent')) {
-        return user.id
-      }
+  for (const identity of account.data.identities.withValue('email', email)) {
+    const user = account.data.users.get(identity.user_id)
+    if (user && user.active && (user.role === 'admin' || user.role === 'agent')) {
+      return user.id
     }
   }
   return null

@@ -250,8 +250,10 @@ export class SqliteQueue implements Queue {
         )
       }
       this.db.pragma(`synchronous = ${synchronous}`)
-      // 64 MiB of page cache (the default is 2 MiB): the claim walk and the dedupe index stay in memory.
-      this.db.pragma('cache_size = -65536')
+      // 16 MiB of page cache (the default is 2 MiB): the claim walk and the hot part of the dedupe
+      // index stay in memory. 64 MiB measured no faster at ingest (bench/README.md, `memory`) and
+      // pushed the service past its 250 MB RSS budget with a million jobs queued.
+      this.db.pragma('cache_size = -16384')
       // Checkpoint every ~40 MB of WAL instead of 4 MB: random dedupe keys (uuid v4 messageIds)
       // dirty pages all over the dedupe index, and fewer checkpoints write and fsync each page
       // fewer times. Measured on a 2-core machine, 100,000 random keys in batches of 1,000:

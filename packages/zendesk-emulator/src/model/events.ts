@@ -236,10 +236,8 @@ function findProfile(
 
 /** The user holding an identity of this type and value, if any. */
 function userByIdentity(account: Account, type: string, value: string): UserRecord | null {
-  for (const i of account.data.identities.values()) {
-    if (i.type === type && i.value === value) {
-      return findUser(account, i.user_id)
-    }
+  for (const i of account.data.identities.withValue(type, value)) {
+    return findUser(account, i.user_id)
   }
   return null
 }
@@ -286,7 +284,7 @@ function linkIdentifiers(account: Account, user: UserRecord, ids: Identifier[]):
   for (const id of ids) {
     if (id.type === 'external_id') {
       if (user.external_id === null && findUserByExternalId(account, id.value) === null) {
-        user.external_id = id.value
+        account.data.users.setExternalId(user, id.value)
         changed = true
       }
       continue

@@ -41,26 +41,18 @@ export function normalizeEmail(email: string): string {
 }
 
 export function findUserByEmail(account: Account, email: string): UserRecord | null {
-  const wanted = normalizeEmail(email)
-  for (const identity of account.data.identities.values()) {
-    if (identity.type === 'email' && identity.value === wanted) {
-      const user = account.data.users.get(identity.user_id)
-      if (user?.active) {
-        return user
-      }
+  for (const identity of account.data.identities.withValue('email', normalizeEmail(email))) {
+    const user = account.data.users.get(identity.user_id)
+    if (user?.active) {
+      return user
     }
   }
   return null
 }
 
 export function findUserByExternalId(account: Account, externalId: string): UserRecord | null {
-  const wanted = externalId.toLowerCase()
-  for (const user of account.data.users.values()) {
-    if (user.active && user.external_id !== null && user.external_id.toLowerCase() === wanted) {
-      return user
-    }
-  }
-  return null
+  const user = account.data.users.byExternal(externalId)
+  return user?.active ? user : null
 }
 
 export function findUser(account: Account, id: number): UserRecord | null {
@@ -77,8 +69,8 @@ export function requireUser(account: Account, id: number): UserRecord {
 }
 
 export function identitiesOf(account: Account, userId: number): IdentityRecord[] {
-  return [...account.data.identities.values()]
-    .filter((i) => i.user_id === userId)
+  return account.data.identities
+    .ofUser(userId)
     .sort((a, b) => Number(b.primary) - Number(a.primary) || a.id - b.id)
 }
 
@@ -242,7 +234,7 @@ function assign(account: Account, user: UserRecord, input: JsonObject): void {
     user.name = input.name.trim()
   }
   if (input.external_id !== undefined) {
-    user.external_id = str(input.external_id)
+    account.data.users.setExternalId(user, str(input.external_id))
   }
   for (const key of ['alias', 'details', 'notes', 'locale', 'time_zone'] as const) {
     const v = input[key]
