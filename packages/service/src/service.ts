@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
 
 import Database from 'better-sqlite3'
 import type { FastifyInstance } from 'fastify'
@@ -22,6 +23,7 @@ import {
   type WorkerOptions,
   type ZendeskSender,
 } from './delivery/worker.js'
+import { registerAdmin } from './http/admin/admin.js'
 import { buildApp } from './http/app.js'
 import { registerIngest, type IngestLimits, type Source } from './http/ingest/ingest.js'
 import { backoffDelayMs } from './lib/backoff.js'
@@ -51,6 +53,8 @@ export interface ServiceDeps {
   ingestLimits?: Partial<IngestLimits>
   /** Retry policy of deliveries. */
   maxAttempts?: number
+  /** Ceiling of the first retry's backoff, ms (default 1,000; doubles per attempt). */
+  retryBaseMs?: number
   /** Zendesk request timeout, ms. */
   zendeskTimeoutMs?: number
 }
@@ -101,7 +105,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     })
     clients.set(d.id, client)
     const sender: ZendeskSender = {
-      send: (req) => client.send(req),
+      send: (req, opts) => client.send(req, opts),
       testConnection: () =>
         client.testConnection().then(
           () => true,
@@ -118,10 +122,12 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       {
         queue,
         clock: deps.clock,
-        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        // Ends early, without rejecting, when the worker's stop aborts the signal.
+        sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : {}).catch(() => undefined),
         outcome: {
           policy: { maxAttempts: deps.maxAttempts ?? 10, maxRetryAfterMs: 15 * 60_000 },
-          backoffMs: (attempt) => backoffDelayMs(attempt, { baseMs: 1000, maxMs: 10 * 60_000 }),
+          backoffMs: (attempt) =>
+            backoffDelayMs(attempt, { baseMs: deps.retryBaseMs ?? 1000, maxMs: 10 * 60_000 }),
           random: Math.random,
         },
         log: deps.log,
@@ -147,6 +153,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     rejected,
     ...(deps.ingestLimits ? { limits: deps.ingestLimits } : {}),
   })
+  registerAdmin(app, { rejected })
   // Readiness: the database answers, and each destination's Zendesk accepts our credentials
   // (checked at most every 30 s per destination, so a load balancer's probes cost Zendesk little).
   const reachability = new Map<string, { ok: boolean; checkedAt: number }>()

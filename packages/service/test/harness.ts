@@ -35,7 +35,8 @@ export async function startTestService(
   opts: {
     emulator?: EmulatorOptions
     env?: Record<string, string>
-    deps?: Partial<ServiceDeps>
+    /** Overrides of the service's deps; a function receives the emulator (e.g. to give other credentials). */
+    deps?: Partial<ServiceDeps> | ((emulator: Emulator) => Partial<ServiceDeps>)
     dataDir?: string
   } = {},
 ): Promise<TestService> {
@@ -59,7 +60,7 @@ export async function startTestService(
       }),
     workerOptions: { batchWindowMs: 20, pollIntervalMs: 20 },
     zendeskTimeoutMs: 5000,
-    ...opts.deps,
+    ...(typeof opts.deps === 'function' ? opts.deps(emulator) : opts.deps),
   })
   const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`
   const t: TestService = {

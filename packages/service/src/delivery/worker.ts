@@ -1,29 +1,54 @@
 /**
- * The delivery worker of one destination: claim → route → map → batch → send → settle.
+ * The delivery worker of one destination: claim → route → map → batch → send → poll → settle.
  *
  * - Claim: leases ready jobs of the destination (the queue keeps each person's jobs in order: a
  *   person's next job is not claimable while an earlier one is leased or waiting).
  * - Route: each job's event goes to the destination's subscriptions whose trigger matches; an
  *   event that matches none is done (recorded as skipped).
  * - Map: the subscription's mapping gives the action's payload; a payload problem fails the job
- *   (the sender must fix the event) and never touches Zendesk.
+ *   (the sender must fix the event) and never touches Zendesk. Mapping needs the list of custom
+ *   user fields: when Zendesk cannot list them and no earlier list is known, the round's jobs
+ *   settle with that error (retried, or parked on an auth failure) rather than go out without
+ *   their custom fields.
  * - Batch: records of one action merge per person in job order (later values win) and go out in
  *   bulk calls of at most `maxSize` records.
  * - Send: through the Zendesk client, which waits for its rate-limit budget. A bulk call answers
- *   a job status; up to `maxBulkJobsInFlight` are polled together with `show_many`.
+ *   a job status; up to `maxBulkJobsInFlight` are polled together with `show_many`. A failed poll
+ *   leaves the jobs in flight and is tried again with a growing interval (up to 30 s); an auth
+ *   failure on a poll pauses the destination, and polling goes on once the credentials work.
  * - Settle: each record settles from its own result in the job status (results are in request
- *   order); errors become outcomes in `classifyOutcome` only.
+ *   order; a failure is `{id, index, error, details, status: 'Failed'}`); errors become outcomes
+ *   in `classifyOutcome` only. A job settles once, after every record it contributed to has
+ *   settled, with the most serious of their errors. Jobs that failed together (one call, one
+ *   error) get one outcome, hence one retry time, so that they go out together again.
+ *
+ * Leases. The worker is the only one delivering its destination (one process on the embedded
+ * SQLite queue; with several nodes, the holder of the destination's delivery lease, ADR 0002).
+ * - At start, any job of the destination still leased belongs to a worker that is gone (killed,
+ *   crashed): its lease is ended at once (`extendLease(ids, 0)`; the next claim takes the jobs
+ *   back as it does expired ones), so a restarted service resumes in seconds instead of waiting
+ *   for the lease to run out. Attempts are unchanged; the queue's per-person order makes
+ *   a job that Zendesk did apply before the crash harmless to send again (an upsert of the same
+ *   values, and a later job of that person still comes after it).
+ * - While it works, every job it holds (mapping, waiting for the rate limiter, in a bulk call,
+ *   being sent one by one) has its lease renewed every `leaseMs / 3`, so a long wait never lets
+ *   another claim take a job that is still on its way.
  *
  * Two conditions change how the worker runs:
- * - Bulk refused (403 on a bulk endpoint while the single endpoint works): the account has no bulk
- *   import; the worker remembers it and sends records one by one (the client keeps those within
- *   Zendesk's 1-a-second single-user limit).
+ * - Bulk refused (403 on a bulk endpoint while the single endpoint answers for the record, even
+ *   if only to refuse that record): the account has no bulk import; the worker remembers it and
+ *   sends records one by one (the client keeps those within Zendesk's 1-a-second single-user
+ *   limit), claiming fewer jobs a round.
  * - Auth failed (401/403 everywhere): jobs are parked without spending attempts, the worker stops
  *   claiming and probes the credentials every `authProbeMs`; once they work, it unparks the jobs.
+ *
+ * `stop()` stops claiming, lets the round under way finish and bulk jobs in flight settle for a
+ * grace period, then cancels what still waits on Zendesk and ends the leases of every job not
+ * settled, so that the next start takes them at once.
  */
 import { buildPayload, PayloadError } from '../actions/build-payload.js'
 import type { ActionContext, AnyAction, Trigger } from '../actions/define-action.js'
-import { AppError, ERROR_KINDS } from '../errors.js'
+import { AppError, ERROR_KINDS, type ErrorKind } from '../errors.js'
 import type { Clock } from '../lib/clock.js'
 import type { MappingValue } from '../mapping/mapping.js'
 import type { Job, Queue } from '../queue/queue.js'
@@ -41,7 +66,8 @@ import { classifyOutcome, type Outcome, type OutcomeDeps } from './outcome.js'
 
 /** What the worker needs of the Zendesk client. */
 export interface ZendeskSender {
-  send<T>(request: ZendeskRequest): Promise<ZendeskResponse<T>>
+  /** `signal` cancels the request, also while it waits for the rate limiter (shutdown). */
+  send<T>(request: ZendeskRequest, opts?: { signal?: AbortSignal }): Promise<ZendeskResponse<T>>
   /** Whether the credentials work (a real authenticated call). */
   testConnection(): Promise<boolean>
 }
@@ -68,6 +94,7 @@ export interface DestinationRuntime {
 export interface WorkerOptions {
   /** Jobs claimed at most per round. */
   claimLimit: number
+  /** Lease of claimed jobs; renewed every third of it while the worker holds them. */
   leaseMs: number
   /** How long to wait for more jobs before sending a partial batch. */
   batchWindowMs: number
@@ -90,10 +117,18 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
   authProbeMs: 30_000,
 }
 
+/** Records per bulk call that a claim is sized for (Zendesk's bulk limit). */
+const RECORDS_PER_BULK_CALL = 100
+/** Jobs claimed a round when records go one by one: about a minute of single calls. */
+const SINGLE_MODE_CLAIM_LIMIT = 60
+/** Longest wait between polls after failed ones. */
+const MAX_POLL_BACKOFF_MS = 30_000
+
 export interface WorkerDeps {
   queue: Queue
   clock: Clock
-  sleep: (ms: number) => Promise<void>
+  /** Resolves after `ms`, or early when `signal` aborts (it must not reject). */
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>
   outcome: OutcomeDeps
   log: Logger
   options?: Partial<WorkerOptions>
@@ -113,6 +148,13 @@ interface InFlight {
   sentAt: number
 }
 
+/** A claimed job not settled yet: how many of its records are still out, and the worst error so far. */
+interface Held {
+  job: Job
+  pending: number
+  error: unknown
+}
+
 export function matchesTrigger(trigger: Trigger, event: SpecEvent): boolean {
   if (!trigger.types.includes(event.type)) {
     return false
@@ -124,8 +166,32 @@ export function matchesTrigger(trigger: Trigger, event: SpecEvent): boolean {
 }
 
 function statusOf(err: unknown): number | undefined {
-  const s = (err as { status?: unknown }).status
+  const s = (err as { status?: unknown } | null)?.status
   return typeof s === 'number' ? s : undefined
+}
+
+function kindOf(err: unknown): ErrorKind | undefined {
+  return err instanceof AppError ? err.kind : undefined
+}
+
+/**
+ * How serious an error is for a job whose records ended differently: parking (someone must act)
+ * over retrying over failing over success. Unknown errors are bugs of ours, parked.
+ */
+function severity(err: unknown): number {
+  if (err === null) {
+    return 0
+  }
+  switch (kindOf(err)) {
+    case ERROR_KINDS.invalidEvent:
+    case ERROR_KINDS.rejected:
+      return 1
+    case ERROR_KINDS.rateLimited:
+    case ERROR_KINDS.transient:
+      return 2
+    default:
+      return 3
+  }
 }
 
 export class DestinationWorker {
@@ -133,11 +199,24 @@ export class DestinationWorker {
   private readonly deps: WorkerDeps
   private readonly opts: WorkerOptions
   private inFlight: InFlight[] = []
+  /** Every job claimed and not settled yet, by id. */
+  private readonly held = new Map<number, Held>()
   private bulkRefused = false
   private authPausedSince: number | null = null
+  private authError: AppError | null = null
+  private lastProbe = -Infinity
+  private pollFailures = 0
+  private nextPollAt = -Infinity
   private userFields: { keys: Set<string>; fetchedAt: number } | null = null
   private stopping = false
+  /** Ends the worker's sleeps at `stop()`. */
+  private readonly stopSleeps = new AbortController()
+  /** Cancels requests still waiting on Zendesk when the stop's grace period is over. */
+  private readonly cancel = new AbortController()
+  /** Ends the lease renewals, once `stop()` has released what is left. */
+  private readonly stopHeartbeat = new AbortController()
   private loop: Promise<void> | null = null
+  private heartbeatLoop: Promise<void> | null = null
 
   constructor(destination: DestinationRuntime, deps: WorkerDeps) {
     this.d = destination
@@ -155,34 +234,119 @@ export class DestinationWorker {
   }
 
   start(): void {
-    this.loop ??= this.run()
-  }
-
-  /** Stops claiming, waits for bulk jobs in flight to settle (up to `graceMs`), then returns. */
-  async stop(graceMs = 10_000): Promise<void> {
-    this.stopping = true
-    const deadline = this.deps.clock.now() + graceMs
-    await this.loop
-    while (this.inFlight.length > 0 && this.deps.clock.now() < deadline) {
-      await this.poll()
-      if (this.inFlight.length > 0) {
-        await this.deps.sleep(this.opts.pollIntervalMs)
-      }
+    if (this.loop === null) {
+      this.loop = this.run()
+      this.heartbeatLoop = this.heartbeat()
     }
   }
 
+  /**
+   * Stops claiming; lets the round under way and the bulk jobs in flight settle for up to
+   * `graceMs`; then cancels what still waits on Zendesk and ends the leases of the jobs not
+   * settled (they are claimable at once, with their attempts unchanged).
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.loop === null || this.stopping) {
+      return
+    }
+    this.stopping = true
+    this.stopSleeps.abort()
+    const started = this.deps.clock.now()
+    const graceTimer = new AbortController()
+    const graceOver = this.deps.sleep(graceMs, graceTimer.signal).then(() => {
+      if (!graceTimer.signal.aborted) {
+        this.cancel.abort()
+      }
+    })
+    await this.loop
+    while (
+      this.inFlight.length > 0 &&
+      this.authPausedSince === null &&
+      !this.cancel.signal.aborted &&
+      this.deps.clock.now() - started < graceMs
+    ) {
+      await this.poll()
+      if (this.inFlight.length > 0) {
+        await this.deps.sleep(this.opts.pollIntervalMs, this.cancel.signal)
+      }
+    }
+    graceTimer.abort()
+    await graceOver
+    this.stopHeartbeat.abort()
+    await this.heartbeatLoop
+    if (this.held.size > 0) {
+      const ids = [...this.held.keys()]
+      try {
+        // A lease that ends now: the next claim takes these jobs back, attempts unchanged.
+        await this.deps.queue.extendLease(ids, 0)
+      } catch (err) {
+        this.deps.log.warn({ err, destination: this.d.id }, 'could not release leases at shutdown')
+      }
+      this.deps.log.info(
+        { destination: this.d.id, released: ids.length, bulkJobsInFlight: this.inFlight.length },
+        'delivery stopped; unsettled jobs released for the next start',
+      )
+      this.held.clear()
+    }
+    this.inFlight = []
+  }
+
   private async run(): Promise<void> {
+    try {
+      await this.releaseOrphanedLeases()
+    } catch (err) {
+      this.deps.log.error({ err, destination: this.d.id }, 'could not release leases left by a previous run')
+    }
     while (!this.stopping) {
       try {
         const worked = await this.tick()
         if (!worked) {
-          await this.deps.sleep(
+          await this.pause(
             this.pausedForAuth ? Math.min(this.opts.authProbeMs, 1000) : this.opts.batchWindowMs,
           )
         }
       } catch (err) {
         this.deps.log.error({ err, destination: this.d.id }, 'delivery round failed')
-        await this.deps.sleep(1000)
+        await this.pause(1000)
+      }
+    }
+  }
+
+  /** A sleep that `stop()` ends early. */
+  private pause(ms: number): Promise<void> {
+    return this.deps.sleep(ms, this.stopSleeps.signal)
+  }
+
+  /**
+   * Ends the leases of the destination's jobs left leased by a previous process: at start this
+   * worker holds nothing, and no other worker delivers this destination (see the header).
+   */
+  private async releaseOrphanedLeases(): Promise<void> {
+    // A worker never holds more than a claim plus the bulk jobs in flight; the bound is generous.
+    const leased = await this.deps.queue.list(this.d.id, 'leased', 1_000_000)
+    const ids = leased.map((j) => j.id).filter((id) => !this.held.has(id))
+    if (ids.length > 0) {
+      await this.deps.queue.extendLease(ids, 0)
+      this.deps.log.info(
+        { destination: this.d.id, released: ids.length },
+        'released jobs leased by a previous run (crash or kill); they are delivered again',
+      )
+    }
+  }
+
+  /** Renews the leases of held jobs until the worker has stopped. */
+  private async heartbeat(): Promise<void> {
+    const every = Math.max(1, Math.floor(this.opts.leaseMs / 3))
+    const stopped = this.stopHeartbeat.signal
+    while (!stopped.aborted) {
+      await this.deps.sleep(every, stopped)
+      if (stopped.aborted || this.held.size === 0) {
+        continue
+      }
+      try {
+        await this.deps.queue.extendLease([...this.held.keys()], this.opts.leaseMs)
+      } catch (err) {
+        this.deps.log.warn({ err, destination: this.d.id }, 'could not renew leases; will try again')
       }
     }
   }
@@ -194,54 +358,95 @@ export class DestinationWorker {
       return false
     }
     let worked = false
-    if (this.inFlight.length > 0) {
+    if (this.inFlight.length > 0 && this.deps.clock.now() >= this.nextPollAt) {
       worked = (await this.poll()) || worked
+    }
+    if (this.authPausedSince !== null || this.stopping) {
+      return worked
     }
     const free = this.opts.maxBulkJobsInFlight - this.inFlight.length
     if (free > 0) {
+      const limit = this.bulkRefused
+        ? Math.min(this.opts.claimLimit, SINGLE_MODE_CLAIM_LIMIT)
+        : Math.min(this.opts.claimLimit, free * RECORDS_PER_BULK_CALL)
       const jobs = await this.deps.queue.claim({
         destinationId: this.d.id,
-        limit: Math.min(this.opts.claimLimit, free * 100),
+        limit,
         leaseMs: this.opts.leaseMs,
       })
       if (jobs.length > 0) {
+        for (const job of jobs) {
+          this.held.set(job.id, { job, pending: 0, error: null })
+        }
         await this.process(jobs)
         worked = true
       }
     }
     if (!worked && this.inFlight.length > 0) {
-      await this.deps.sleep(this.opts.pollIntervalMs)
+      const wait = Math.max(this.opts.pollIntervalMs, this.nextPollAt - this.deps.clock.now())
+      await this.pause(wait)
       return true
     }
     return worked
   }
 
+  /** The context of this round's records; throws when the custom user fields cannot be known. */
   private async context(): Promise<ActionContext> {
     const now = this.deps.clock.now()
     if (!this.userFields || now - this.userFields.fetchedAt > this.opts.userFieldsTtlMs) {
       try {
         const r = await this.d.zendesk.send<{ user_fields?: { key: string; active?: boolean }[] }>(
           listUserFields(),
+          { signal: this.cancel.signal },
         )
         const keys = new Set((r.body.user_fields ?? []).filter((f) => f.active !== false).map((f) => f.key))
         this.userFields = { keys, fetchedAt: now }
       } catch (err) {
-        this.deps.log.warn({ err, destination: this.d.id }, 'could not list user fields; custom fields wait')
+        if (!this.userFields) {
+          throw err
+        }
+        this.deps.log.warn(
+          { err, destination: this.d.id },
+          'could not refresh the list of user fields; using the previous one',
+        )
       }
     }
-    return { userFieldKeys: this.userFields?.keys ?? null, settings: this.d.settings }
+    return { userFieldKeys: this.userFields.keys, settings: this.d.settings }
   }
 
   private async process(jobs: Job[]): Promise<void> {
-    const ctx = await this.context()
-    const byAction = new Map<string, { action: AnyAction; items: Map<string, Item> }>()
-    const skipped: number[] = []
-    for (const job of jobs) {
+    const routed = jobs.map((job) => {
       const event = job.payload as SpecEvent
-      const subs = this.d.subscriptions.filter((s) => matchesTrigger(s.trigger, event))
-      if (subs.length === 0) {
-        skipped.push(job.id)
-        continue
+      return { job, event, subs: this.d.subscriptions.filter((s) => matchesTrigger(s.trigger, event)) }
+    })
+    // No subscription takes the event: done (skipped).
+    await this.settleJobs(
+      routed.filter((r) => r.subs.length === 0).map((r) => r.job),
+      null,
+    )
+    const toSend = routed.filter((r) => r.subs.length > 0)
+    if (toSend.length === 0) {
+      return
+    }
+    let ctx: ActionContext
+    try {
+      ctx = await this.context()
+    } catch (err) {
+      if (!this.cancel.signal.aborted) {
+        await this.settleJobs(
+          toSend.map((r) => r.job),
+          err,
+        )
+      }
+      return
+    }
+    /** Settled without Zendesk: a payload the mapping refused, or a record already carried. */
+    const local: { job: Job; error: unknown }[] = []
+    const byAction = new Map<string, { action: AnyAction; items: Map<string, Item> }>()
+    for (const { job, event, subs } of toSend) {
+      const held = this.held.get(job.id)
+      if (held) {
+        held.pending = subs.length
       }
       for (const sub of subs) {
         let record: unknown
@@ -253,7 +458,7 @@ export class DestinationWorker {
             err instanceof PayloadError
               ? new AppError(ERROR_KINDS.invalidEvent, 'MAPPING_INVALID_PAYLOAD', err.message)
               : err
-          await this.apply([job], error)
+          local.push({ job, error })
           continue
         }
         let group = byAction.get(sub.action.id)
@@ -263,16 +468,22 @@ export class DestinationWorker {
         }
         const key = sub.action.bulk.key(record)
         const existing = group.items.get(key)
-        if (existing) {
-          existing.record = sub.action.bulk.merge(existing.record, record)
-          existing.jobs.push(job)
-        } else {
+        if (!existing) {
           group.items.set(key, { action: sub.action, record, jobs: [job] })
+        } else {
+          // Jobs come in id order, which is each person's order: the later record wins.
+          existing.record = sub.action.bulk.merge(existing.record, record)
+          if (existing.jobs.includes(job)) {
+            // Two subscriptions of one action gave the same person: one record carries both.
+            local.push({ job, error: null })
+          } else {
+            existing.jobs.push(job)
+          }
         }
       }
     }
-    if (skipped.length > 0) {
-      await this.deps.queue.complete(skipped)
+    for (const { job, error } of local) {
+      await this.note([job], error)
     }
     const sends: Promise<void>[] = []
     for (const { action, items } of byAction.values()) {
@@ -292,10 +503,15 @@ export class DestinationWorker {
     try {
       const r = await this.d.zendesk.send<{ job_status: JobStatus }>(
         action.bulk.request(items.map((i) => i.record)),
+        { signal: this.cancel.signal },
       )
       this.inFlight.push({ jobStatusId: r.body.job_status.id, items, sentAt: this.deps.clock.now() })
     } catch (err) {
-      if (statusOf(err) === 403 && (await this.singleWorks(items))) {
+      if (this.cancel.signal.aborted) {
+        return
+      }
+      if (statusOf(err) === 403) {
+        await this.checkBulkRefused(items)
         return
       }
       await this.settleItems(items, err)
@@ -303,42 +519,58 @@ export class DestinationWorker {
   }
 
   /**
-   * A 403 on a bulk call may mean "bulk import is not enabled" (facts §0.3). If the single-record
-   * endpoint accepts the first record, that is what it meant: remember it and go on singly.
+   * A 403 on a bulk call may mean "bulk import is not enabled" (facts §0.3), or credentials that
+   * may not write users. The single-record endpoint tells which: if it answers for the first
+   * record (even refusing that record), bulk import is off: remember it and go on singly. If it
+   * refuses the credentials too, the items park (auth); if it fails otherwise (429, 5xx), nothing
+   * is known yet and the items are retried, bulk first again.
    */
-  private async singleWorks(items: Item[]): Promise<boolean> {
+  private async checkBulkRefused(items: Item[]): Promise<void> {
     const [first, ...rest] = items
     if (!first) {
-      return false
+      return
     }
+    let error: unknown = null
     try {
-      await this.d.zendesk.send(first.action.bulk.single(first.record))
-    } catch {
-      return false
+      await this.d.zendesk.send(first.action.bulk.single(first.record), { signal: this.cancel.signal })
+    } catch (err) {
+      if (this.cancel.signal.aborted) {
+        return
+      }
+      error = err
     }
-    this.bulkRefused = true
-    this.deps.log.warn(
-      { destination: this.d.id },
-      'Zendesk refused the bulk endpoint (403: bulk import not enabled on this account); sending records one by one',
-    )
-    await this.settleItems([first], null)
+    if (error !== null && kindOf(error) !== ERROR_KINDS.rejected) {
+      await this.settleItems(items, error)
+      return
+    }
+    if (!this.bulkRefused) {
+      this.bulkRefused = true
+      this.deps.log.warn(
+        { destination: this.d.id },
+        'Zendesk refused the bulk endpoint (403: bulk import not enabled on this account); sending records one by one',
+      )
+    }
+    await this.settleItems([first], error)
     await this.sendSingly(rest)
-    return true
   }
 
   private async sendSingly(items: Item[]): Promise<void> {
     for (const item of items) {
-      if (this.authPausedSince !== null) {
-        await this.deps.queue.park(
-          item.jobs.map((j) => j.id),
-          'destination paused: Zendesk credentials failed',
-        )
+      if (this.cancel.signal.aborted) {
+        // Shutting down: the jobs stay held and `stop()` ends their leases.
+        return
+      }
+      if (this.authError !== null) {
+        await this.settleItems([item], this.authError)
         continue
       }
       try {
-        await this.d.zendesk.send(item.action.bulk.single(item.record))
+        await this.d.zendesk.send(item.action.bulk.single(item.record), { signal: this.cancel.signal })
         await this.settleItems([item], null)
       } catch (err) {
+        if (this.cancel.signal.aborted) {
+          return
+        }
         await this.settleItems([item], err)
       }
     }
@@ -349,12 +581,30 @@ export class DestinationWorker {
     const ids = this.inFlight.slice(0, 100).map((f) => f.jobStatusId)
     let statuses: JobStatus[]
     try {
-      const r = await this.d.zendesk.send<{ job_statuses: JobStatus[] }>(showMany(ids))
+      const r = await this.d.zendesk.send<{ job_statuses: JobStatus[] }>(showMany(ids), {
+        signal: this.cancel.signal,
+      })
       statuses = r.body.job_statuses
     } catch (err) {
-      this.deps.log.warn({ err, destination: this.d.id }, 'job status poll failed; will poll again')
+      if (this.cancel.signal.aborted) {
+        return false
+      }
+      // The jobs stay in flight (Zendesk has them); poll again later, less often while it fails.
+      this.pollFailures += 1
+      this.nextPollAt =
+        this.deps.clock.now() +
+        Math.min(MAX_POLL_BACKOFF_MS, this.opts.pollIntervalMs * 2 ** Math.min(this.pollFailures, 16))
+      if (err instanceof AppError && err.kind === ERROR_KINDS.authFailed) {
+        this.pauseForAuth(err)
+      }
+      this.deps.log.warn(
+        { err, destination: this.d.id, failures: this.pollFailures },
+        'job status poll failed; will poll again',
+      )
       return false
     }
+    this.pollFailures = 0
+    this.nextPollAt = -Infinity
     const byId = new Map(statuses.map((s) => [s.id, s]))
     const done: InFlight[] = []
     for (const f of this.inFlight) {
@@ -376,12 +626,6 @@ export class DestinationWorker {
       }
     }
     this.inFlight = this.inFlight.filter((f) => !done.includes(f))
-    if (this.inFlight.length > 0) {
-      await this.deps.queue.extendLease(
-        this.inFlight.flatMap((f) => f.items.flatMap((i) => i.jobs.map((j) => j.id))),
-        this.opts.leaseMs,
-      )
-    }
     return done.length > 0
   }
 
@@ -398,17 +642,12 @@ export class DestinationWorker {
       return
     }
     const results = status.results
+    const succeeded: Item[] = []
+    const missing: Item[] = []
     for (const [position, item] of f.items.entries()) {
       const result = resultFor(results, position)
       if (!result) {
-        await this.settleItems(
-          [item],
-          new AppError(
-            ERROR_KINDS.transient,
-            'ZD_JOB_RESULT_MISSING',
-            `no result for item ${position} of job ${status.id}`,
-          ),
-        )
+        missing.push(item)
       } else if (isFailedResult(result)) {
         await this.settleItems(
           [item],
@@ -419,26 +658,83 @@ export class DestinationWorker {
           ),
         )
       } else {
-        await this.settleItems([item], null)
+        succeeded.push(item)
       }
+    }
+    await this.settleItems(succeeded, null)
+    if (missing.length > 0) {
+      await this.settleItems(
+        missing,
+        new AppError(
+          ERROR_KINDS.transient,
+          'ZD_JOB_RESULT_MISSING',
+          `job ${status.id} has ${results.length} results for ${f.items.length} records`,
+        ),
+      )
     }
   }
 
-  /** Applies one attempt's result to every job of the items. */
+  /** One result for records and every job they carry. */
   private async settleItems(items: Item[], error: unknown): Promise<void> {
-    await this.apply(
+    await this.note(
       items.flatMap((i) => i.jobs),
       error,
     )
   }
 
-  private async apply(jobs: Job[], error: unknown): Promise<void> {
+  /** Settles jobs at once, whatever their records (skipped, or the round could not be mapped). */
+  private async settleJobs(jobs: Job[], error: unknown): Promise<void> {
+    for (const job of jobs) {
+      const held = this.held.get(job.id)
+      if (held) {
+        held.pending = 1
+      }
+    }
+    await this.note(jobs, error)
+  }
+
+  /** Records one record's result for its jobs; jobs with nothing left out are settled. */
+  private async note(jobs: Job[], error: unknown): Promise<void> {
+    const ready: Held[] = []
+    for (const job of jobs) {
+      const held = this.held.get(job.id)
+      if (!held) {
+        continue
+      }
+      if (severity(error) > severity(held.error)) {
+        held.error = error
+      }
+      held.pending -= 1
+      if (held.pending <= 0) {
+        this.held.delete(job.id)
+        ready.push(held)
+      }
+    }
+    if (ready.length > 0) {
+      await this.apply(ready)
+    }
+  }
+
+  private async apply(settled: Held[]): Promise<void> {
     const now = this.deps.clock.now()
     const delivered: number[] = []
-    const parked: number[] = []
-    let parkReason = ''
-    for (const job of jobs) {
-      const outcome: Outcome = classifyOutcome({ error, attempt: job.attempts + 1, now }, this.deps.outcome)
+    const parked = new Map<string, number[]>()
+    // Jobs that failed together (one bulk call, one error) get one outcome, so that they come back
+    // at the same moment and go out together again: jitter spreads calls, not a call's records.
+    const outcomes = new Map<unknown, Map<number, Outcome>>()
+    const outcomeOf = (error: unknown, attempt: number): Outcome => {
+      const byAttempt = outcomes.get(error) ?? new Map<number, Outcome>()
+      outcomes.set(error, byAttempt)
+      const known = byAttempt.get(attempt)
+      if (known) {
+        return known
+      }
+      const outcome = classifyOutcome({ error, attempt, now }, this.deps.outcome)
+      byAttempt.set(attempt, outcome)
+      return outcome
+    }
+    for (const { job, error } of settled) {
+      const outcome = outcomeOf(error, job.attempts + 1)
       switch (outcome.kind) {
         case 'delivered':
           delivered.push(job.id)
@@ -449,32 +745,36 @@ export class DestinationWorker {
         case 'failed':
           await this.deps.queue.fail(job.id, outcome.reason)
           break
-        case 'parked':
-          parked.push(job.id)
-          parkReason = outcome.reason
+        case 'parked': {
+          parked.set(outcome.reason, [...(parked.get(outcome.reason) ?? []), job.id])
+          if (error instanceof AppError && error.kind === ERROR_KINDS.authFailed) {
+            this.pauseForAuth(error)
+          }
           break
+        }
       }
     }
     if (delivered.length > 0) {
       await this.deps.queue.complete(delivered)
     }
-    if (parked.length > 0) {
-      await this.deps.queue.park(parked, parkReason)
-      if (
-        error instanceof AppError &&
-        error.kind === ERROR_KINDS.authFailed &&
-        this.authPausedSince === null
-      ) {
-        this.authPausedSince = now
-        this.deps.log.error(
-          { destination: this.d.id, code: error.code },
-          'Zendesk refused the credentials: destination paused, its jobs are parked until the credentials work',
-        )
-      }
+    for (const [reason, ids] of parked) {
+      await this.deps.queue.park(ids, reason)
     }
   }
 
-  private lastProbe = -Infinity
+  private pauseForAuth(error: AppError): void {
+    if (this.authPausedSince !== null) {
+      return
+    }
+    this.authPausedSince = this.deps.clock.now()
+    this.authError = error
+    // The first probe waits a whole interval: the credentials were refused just now.
+    this.lastProbe = this.authPausedSince
+    this.deps.log.error(
+      { destination: this.d.id, code: error.code },
+      'Zendesk refused the credentials: destination paused, its jobs are parked until the credentials work',
+    )
+  }
 
   private async probeAuth(): Promise<void> {
     const now = this.deps.clock.now()
@@ -484,8 +784,10 @@ export class DestinationWorker {
     this.lastProbe = now
     const ok = await this.d.zendesk.testConnection().catch(() => false)
     if (ok) {
-      const n = await this.deps.queue.unpark(this.d.id)
       this.authPausedSince = null
+      this.authError = null
+      this.nextPollAt = -Infinity
+      const n = await this.deps.queue.unpark(this.d.id)
       this.deps.log.info(
         { destination: this.d.id, unparked: n },
         'Zendesk credentials work again: destination resumed',

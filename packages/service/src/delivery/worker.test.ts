@@ -1,0 +1,215 @@
+/**
+ * The delivery worker against the real pieces around it: a SQLite queue in a temporary folder,
+ * the Zendesk client, and the emulator in-process. The end-to-end tests (test/e2e) cover the
+ * acceptance scenarios through HTTP; these pin the worker's own decisions.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
+
+import { createEmulator, type Emulator, type EmulatorOptions } from '@zdd/zendesk-emulator'
+import { afterEach, describe, expect, test } from 'vitest'
+
+import { upsertUser } from '../actions/upsert-user/upsert-user.js'
+import { systemClock } from '../lib/clock.js'
+import { openSqliteQueue, type SqliteQueue } from '../queue/sqlite-queue.js'
+import { createZendeskClient, type ZendeskClient } from '../zendesk/client.js'
+import { ZendeskRateLimiter } from '../zendesk/rate-limiter.js'
+import { DestinationWorker, type WorkerOptions } from './worker.js'
+
+const DESTINATION = 'zd'
+
+interface Setup {
+  emulator: Emulator
+  queue: SqliteQueue
+  worker: DestinationWorker
+  /** Enqueues one identify per object, for `user:{userId}`, before the worker starts; returns the job ids. */
+  identify(...events: { userId: string; email?: string; name?: string }[]): Promise<number[]>
+  requests(path: string): Promise<{ seq: number; path: string; status: number }[]>
+  waitFor<T>(check: () => Promise<T | null | undefined | false>, timeoutMs?: number): Promise<T>
+}
+
+const cleanups: (() => Promise<void>)[] = []
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) {
+    await cleanup()
+  }
+})
+
+async function setup(
+  opts: { emulator?: EmulatorOptions; worker?: Partial<WorkerOptions> } = {},
+): Promise<Setup> {
+  const emulator = await createEmulator({ jobDelayMs: 20, ...opts.emulator })
+  cleanups.push(() => emulator.close())
+  const dir = mkdtempSync(join(tmpdir(), 'zdd-worker-'))
+  cleanups.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })))
+  const queue = openSqliteQueue({
+    path: join(dir, 'queue.sqlite'),
+    clock: systemClock,
+    retentionMs: 60_000,
+    dedupeWindowMs: 60_000,
+  })
+  cleanups.push(() => queue.close())
+  const client: ZendeskClient = createZendeskClient({
+    supportBaseUrl: emulator.url,
+    credentials: {
+      kind: 'oauth_client_credentials',
+      clientId: emulator.seed.oauthClientId,
+      clientSecret: emulator.seed.oauthClientSecret,
+    },
+    limiter: new ZendeskRateLimiter({ clock: systemClock }),
+    clock: systemClock,
+    timeoutMs: 60_000,
+  })
+  cleanups.push(() => client.close())
+  const worker = new DestinationWorker(
+    {
+      id: DESTINATION,
+      settings: {},
+      subscriptions: [{ action: upsertUser, trigger: upsertUser.defaultTrigger }],
+      zendesk: {
+        send: (req, o) => client.send(req, o),
+        testConnection: () =>
+          client.testConnection().then(
+            () => true,
+            () => false,
+          ),
+      },
+    },
+    {
+      queue,
+      clock: systemClock,
+      sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : {}).catch(() => undefined),
+      outcome: {
+        policy: { maxAttempts: 5, maxRetryAfterMs: 60_000 },
+        backoffMs: () => 50,
+        random: () => 0,
+      },
+      log: { info: () => {}, warn: () => {}, error: () => {} },
+      options: { batchWindowMs: 20, pollIntervalMs: 20, ...opts.worker },
+    },
+  )
+  cleanups.push(() => worker.stop(0))
+  return {
+    emulator,
+    queue,
+    worker,
+    async identify(...events) {
+      const before = new Set((await queue.list(DESTINATION, 'ready', 1000)).map((j) => j.id))
+      await queue.enqueue(
+        events.map(({ userId, ...traits }, i) => ({
+          destinationId: DESTINATION,
+          orderingKey: `user:${userId}`,
+          dedupeKey: null,
+          payload: {
+            type: 'identify',
+            userId,
+            traits,
+            messageId: `m-${userId}-${i}-${Math.random()}`,
+            receivedAt: new Date().toISOString(),
+            timestamp: new Date().toISOString(),
+          },
+        })),
+      )
+      return (await queue.list(DESTINATION, 'ready', 1000))
+        .map((j) => j.id)
+        .filter((id) => !before.has(id))
+        .sort((a, b) => a - b)
+    },
+    async requests(path) {
+      const body: any = await (await fetch(`${emulator.url}/__emulator/requests?path=${path}`)).json()
+      return body.requests
+    },
+    async waitFor(check, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        const v = await check()
+        if (v) {
+          return v
+        }
+        if (Date.now() > deadline) {
+          throw new Error('timed out waiting for the condition')
+        }
+        await delay(20)
+      }
+    },
+  }
+}
+
+const stateOf = async (s: Setup, id: number) => (await s.queue.get(id))?.state
+
+describe('the delivery worker', () => {
+  test('each record settles from its own result: an invalid one fails alone, with Zendesk’s reason', async () => {
+    const s = await setup()
+    const [ann, bad, cy] = await s.identify(
+      { userId: 'ann', email: 'ann@example.com', name: 'Ann' },
+      { userId: 'bad', email: 'not an email', name: 'Bad' },
+      { userId: 'cy', email: 'cy@example.com', name: 'Cy' },
+    )
+    s.worker.start()
+    await s.waitFor(async () => (await s.queue.counts(DESTINATION)).done === 2)
+    expect([await stateOf(s, ann!), await stateOf(s, bad!), await stateOf(s, cy!)]).toEqual([
+      'done',
+      'dead',
+      'done',
+    ])
+    expect((await s.queue.get(bad!))?.lastError).toMatch(/^ZD_ITEM_\w+: .*email/i)
+    expect((await s.requests('create_or_update_many')).length).toBe(1)
+  })
+
+  test('a failed job-status poll leaves the bulk job in flight: a later poll settles it, nothing is sent twice', async () => {
+    const s = await setup()
+    s.emulator.addFaults([{ kind: 'status', status: 503, path: 'job_statuses', count: 3 }])
+    const ids = await s.identify({ userId: 'ann', email: 'ann@example.com', name: 'Ann' })
+    s.worker.start()
+    await s.waitFor(async () => (await stateOf(s, ids[0]!)) === 'done')
+    expect((await s.queue.get(ids[0]!))?.attempts).toBe(0)
+    expect((await s.requests('create_or_update_many')).map((e) => e.status)).toEqual([200])
+    expect((await s.requests('job_statuses')).map((e) => e.status)).toEqual([503, 503, 503, 200])
+  })
+
+  test('bulk refused (403) while the single endpoint refuses only the record: records go one by one', async () => {
+    const s = await setup({ emulator: { bulkUserImport: false } })
+    const [bad, ann] = await s.identify(
+      { userId: 'bad', email: 'not an email', name: 'Bad' },
+      { userId: 'ann', email: 'ann@example.com', name: 'Ann' },
+    )
+    s.worker.start()
+    await s.waitFor(async () => (await stateOf(s, ann!)) === 'done', 15_000)
+    expect(s.worker.usesSingleRequests).toBe(true)
+    expect(s.worker.pausedForAuth).toBe(false)
+    expect(await s.queue.get(bad!)).toMatchObject({
+      state: 'dead',
+      lastError: expect.stringMatching(/^ZD_HTTP_422/),
+    })
+  })
+
+  test('a worker that starts on jobs leased by a process that died delivers them at once', async () => {
+    const s = await setup()
+    const ids = await s.identify({ userId: 'ann', email: 'ann@example.com', name: 'Ann' })
+    // The dead process's claim, with the default five-minute lease.
+    expect(await s.queue.claim({ destinationId: DESTINATION, limit: 10, leaseMs: 5 * 60_000 })).toHaveLength(
+      1,
+    )
+    s.worker.start()
+    await s.waitFor(async () => (await stateOf(s, ids[0]!)) === 'done')
+  })
+
+  test('stop() cancels a bulk call Zendesk holds past the grace period and hands its jobs back, attempts unchanged', async () => {
+    const s = await setup()
+    s.emulator.addFaults([{ kind: 'latency', latencyMs: 30_000, path: 'create_or_update_many' }])
+    const ids = await s.identify(
+      { userId: 'ann', email: 'ann@example.com', name: 'Ann' },
+      { userId: 'bob', email: 'bob@example.com', name: 'Bob' },
+    )
+    s.worker.start()
+    await s.waitFor(async () => (await s.requests('create_or_update_many')).length === 1)
+    const started = Date.now()
+    await s.worker.stop(200)
+    expect(Date.now() - started).toBeLessThan(5_000)
+    const back = await s.queue.claim({ destinationId: DESTINATION, limit: 10, leaseMs: 60_000 })
+    expect(back.map((j) => [j.id, j.attempts])).toEqual(ids.map((id) => [id, 0]))
+  })
+})
