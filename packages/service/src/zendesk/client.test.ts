@@ -106,8 +106,6 @@ async function failure(p: Promise<unknown>): Promise<ZendeskError> {
   return err
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
 describe('requests and answers', () => {
   test('sends JSON to {base}/api/v2/{path}.json and returns the parsed answer', async () => {
     const c = client()
