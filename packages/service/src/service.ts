@@ -152,6 +152,11 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     queue,
     rejected,
     ...(deps.ingestLimits ? { limits: deps.ingestLimits } : {}),
+    onEnqueued: (ids) => {
+      for (const id of ids) {
+        workers.get(id)?.wake()
+      }
+    },
   })
   registerAdmin(app, { rejected })
   // Readiness: the database answers, and each destination's Zendesk accepts our credentials

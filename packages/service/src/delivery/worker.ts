@@ -98,8 +98,17 @@ export interface WorkerOptions {
   leaseMs: number
   /** How long to wait for more jobs before sending a partial batch. */
   batchWindowMs: number
+  /**
+   * First guess of how long a bulk job takes; the worker then learns it from the jobs it sees and
+   * polls when the oldest job in flight should be done.
+   */
   pollIntervalMs: number
-  /** Bulk jobs waiting in Zendesk at once (Zendesk allows 30 per account). */
+  /** Shortest gap between two job-status polls. */
+  minPollGapMs: number
+  /**
+   * Bulk jobs waiting in Zendesk at once. Zendesk allows 30 queued or running per account
+   * (facts §7); the default leaves 2 for other integrations of the account.
+   */
   maxBulkJobsInFlight: number
   /** How long the list of user fields is trusted. */
   userFieldsTtlMs: number
@@ -112,7 +121,8 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
   leaseMs: 5 * 60_000,
   batchWindowMs: 200,
   pollIntervalMs: 250,
-  maxBulkJobsInFlight: 10,
+  minPollGapMs: 50,
+  maxBulkJobsInFlight: 28,
   userFieldsTtlMs: 5 * 60_000,
   authProbeMs: 30_000,
 }
@@ -207,8 +217,16 @@ export class DestinationWorker {
   private lastProbe = -Infinity
   private pollFailures = 0
   private nextPollAt = -Infinity
+  /** Learned duration of a bulk job (send to observed completion), ms; null until one is seen. */
+  private jobDurationMs: number | null = null
+  /** When the last successful job-status poll was answered. */
+  private lastPollAt = -Infinity
+  /** Records of a partial batch waiting up to `batchWindowMs` for more, per action. */
+  private readonly carry = new Map<string, { action: AnyAction; items: Item[]; since: number }>()
   private userFields: { keys: Set<string>; fetchedAt: number } | null = null
   private stopping = false
+  /** Ends the current pause when new jobs arrive (`wake()`). */
+  private wakeUp = new AbortController()
   /** Ends the worker's sleeps at `stop()`. */
   private readonly stopSleeps = new AbortController()
   /** Cancels requests still waiting on Zendesk when the stop's grace period is over. */
@@ -259,6 +277,9 @@ export class DestinationWorker {
       }
     })
     await this.loop
+    if (!this.cancel.signal.aborted && this.authPausedSince === null) {
+      await this.flushCarry(true)
+    }
     while (
       this.inFlight.length > 0 &&
       this.authPausedSince === null &&
@@ -292,6 +313,9 @@ export class DestinationWorker {
   }
 
   private async run(): Promise<void> {
+    // Get a token and the list of user fields before the first event needs them (best effort:
+    // a failure here is met again, and handled, by the first round that has records).
+    await this.context().catch(() => undefined)
     try {
       await this.releaseOrphanedLeases()
     } catch (err) {
@@ -314,7 +338,13 @@ export class DestinationWorker {
 
   /** A sleep that `stop()` ends early. */
   private pause(ms: number): Promise<void> {
-    return this.deps.sleep(ms, this.stopSleeps.signal)
+    return this.deps.sleep(ms, AbortSignal.any([this.stopSleeps.signal, this.wakeUp.signal]))
+  }
+
+  /** New jobs are ready: ends an idle pause now instead of at its end. */
+  wake(): void {
+    this.wakeUp.abort()
+    this.wakeUp = new AbortController()
   }
 
   /**
@@ -358,7 +388,7 @@ export class DestinationWorker {
       return false
     }
     let worked = false
-    if (this.inFlight.length > 0 && this.deps.clock.now() >= this.nextPollAt) {
+    if (this.inFlight.length > 0 && this.deps.clock.now() >= this.pollDueAt()) {
       worked = (await this.poll()) || worked
     }
     if (this.authPausedSince !== null || this.stopping) {
@@ -382,12 +412,39 @@ export class DestinationWorker {
         worked = true
       }
     }
-    if (!worked && this.inFlight.length > 0) {
-      const wait = Math.max(this.opts.pollIntervalMs, this.nextPollAt - this.deps.clock.now())
-      await this.pause(wait)
+    worked = (await this.flushCarry(false)) || worked
+    if (!worked && (this.inFlight.length > 0 || this.carry.size > 0)) {
+      const now = this.deps.clock.now()
+      const next = Math.min(
+        this.inFlight.length > 0 ? this.pollDueAt() : Infinity,
+        ...[...this.carry.values()].map((c) => c.since + this.opts.batchWindowMs),
+        now + this.opts.batchWindowMs,
+      )
+      await this.pause(Math.max(5, next - now))
       return true
     }
     return worked
+  }
+
+  /**
+   * When the next job-status poll is worth a request: when the oldest bulk job in flight should
+   * be done (by the learned job duration), not before the poll back-off allows.
+   */
+  private pollDueAt(): number {
+    const expected = this.jobDurationMs ?? this.opts.pollIntervalMs
+    const oldest = Math.min(...this.inFlight.map((f) => f.sentAt))
+    return Math.max(this.nextPollAt, oldest + expected)
+  }
+
+  /** Sends carried partial batches whose window is over (all of them when `all`). */
+  private async flushCarry(all: boolean): Promise<boolean> {
+    const now = this.deps.clock.now()
+    const due = [...this.carry.entries()].filter(([, c]) => all || now - c.since >= this.opts.batchWindowMs)
+    for (const [id] of due) {
+      this.carry.delete(id)
+    }
+    await Promise.all(due.map(([, c]) => this.send(c.action, c.items)))
+    return due.length > 0
   }
 
   /** The context of this round's records; throws when the custom user fields cannot be known. */
@@ -486,10 +543,19 @@ export class DestinationWorker {
       await this.note([job], error)
     }
     const sends: Promise<void>[] = []
+    const now = this.deps.clock.now()
     for (const { action, items } of byAction.values()) {
-      const list = [...items.values()]
-      for (let i = 0; i < list.length; i += action.bulk.maxSize) {
+      // A partial batch left from the last round goes first: its jobs are older.
+      const carried = this.carry.get(action.id)
+      this.carry.delete(action.id)
+      const list = [...(carried?.items ?? []), ...items.values()]
+      let i = 0
+      for (; i + action.bulk.maxSize <= list.length; i += action.bulk.maxSize) {
         sends.push(this.send(action, list.slice(i, i + action.bulk.maxSize)))
+      }
+      if (i < list.length) {
+        // Wait up to the batching window for more records of this action (unless stopping).
+        this.carry.set(action.id, { action, items: list.slice(i), since: carried?.since ?? now })
       }
     }
     await Promise.all(sends)
@@ -604,12 +670,16 @@ export class DestinationWorker {
       return false
     }
     this.pollFailures = 0
-    this.nextPollAt = -Infinity
+    const polledAt = this.deps.clock.now()
+    this.nextPollAt = polledAt + this.opts.minPollGapMs
     const byId = new Map(statuses.map((s) => [s.id, s]))
     const done: InFlight[] = []
     for (const f of this.inFlight) {
       const status = byId.get(f.jobStatusId)
       if (status && isFinished(status)) {
+        // It finished between the last poll that saw it unfinished and this one: take the middle.
+        const seenUnfinished = f.sentAt < this.lastPollAt ? this.lastPollAt : f.sentAt
+        this.learnJobDuration((seenUnfinished + polledAt) / 2 - f.sentAt)
         done.push(f)
         await this.settleJob(f, status)
       } else if (!status && ids.includes(f.jobStatusId)) {
@@ -625,8 +695,19 @@ export class DestinationWorker {
         )
       }
     }
+    this.lastPollAt = polledAt
     this.inFlight = this.inFlight.filter((f) => !done.includes(f))
     return done.length > 0
+  }
+
+  /**
+   * Moves the learned job duration toward a sample (an exponential moving average). A poll that
+   * comes too early costs one request, and the next one follows `minPollGapMs` later.
+   */
+  private learnJobDuration(sampleMs: number): void {
+    const prev = this.jobDurationMs
+    const sample = Math.min(Math.max(sampleMs, 1), 5 * 60_000)
+    this.jobDurationMs = prev === null ? sample : 0.7 * prev + 0.3 * sample
   }
 
   private async settleJob(f: InFlight, status: JobStatus): Promise<void> {

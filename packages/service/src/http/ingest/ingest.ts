@@ -50,6 +50,8 @@ export interface IngestDeps {
   queue: Pick<Queue, 'enqueue' | 'backlog'>
   rejected: RejectedEventStore
   limits?: Partial<IngestLimits>
+  /** Told which destinations got new jobs, once they are durable (wakes idle workers). */
+  onEnqueued?: (destinationIds: string[]) => void
 }
 
 export interface Rejection {
@@ -176,6 +178,9 @@ export function registerIngest(app: FastifyInstance, deps: IngestDeps): void {
       const { inserted } = await deps.queue.enqueue(jobs)
       // Count what this process just added, so that the bound holds between two backlog reads.
       backlog.value += inserted
+      if (inserted > 0) {
+        deps.onEnqueued?.(source.destinationIds)
+      }
       return reply.code(200).send({ success: true, accepted, rejected: rejections })
     }
 
