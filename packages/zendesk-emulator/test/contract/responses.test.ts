@@ -105,6 +105,52 @@ async function newOrganization(extra: Record<string, unknown> = {}): Promise<any
   return r.body.organization
 }
 
+describe('the validator itself', () => {
+  // Guards against a validator that accepts everything, which would make every scenario pass.
+  test('it rejects a user without a name and with a string id, and accepts a real admin-view user', () => {
+    const ok = {
+      user: { id: 1, name: 'Ada', email: 'ada@example.com', alias: null, created_at: '2026-01-02T03:04:05Z' },
+    }
+    expect(oas.validateResponse('GET', '/api/v2/users/1.json', 200, ok).errors).toEqual([])
+    const bad = oas.validateResponse('GET', '/api/v2/users/1.json', 200, { user: { id: '1' } })
+    expect(bad.source).toBe('document')
+    expect(bad.errors.join('\n')).toMatch(/required property 'name'/)
+    expect(bad.errors.join('\n')).toMatch(/\/user\/id must be integer/)
+  })
+
+  test('job results: the observed create_or_update_many items pass, an item without id fails', () => {
+    const job = (results: unknown[]) => ({
+      job_status: {
+        id: 'V3-a',
+        status: 'completed',
+        total: 2,
+        progress: 2,
+        message: null,
+        url: 'u',
+        results,
+      },
+    })
+    const observed = [
+      { id: 1900233268488, status: 'Created', email: 'a@example.com' },
+      { id: 2, error: 'UserUpdateError', details: 'Name: …', status: 'Failed' },
+    ]
+    expect(oas.validateResponse('GET', '/api/v2/job_statuses/V3-a', 200, job(observed)).errors).toEqual([])
+    const noId = job([{ index: 0, error: 'X', details: 'y' }])
+    expect(oas.validateResponse('GET', '/api/v2/job_statuses/V3-a', 200, noId).errors).not.toEqual([])
+  })
+
+  test('error statuses the document leaves out are checked against the facts shapes', () => {
+    const v = oas.validateResponse('POST', '/api/v2/users.json', 422, {
+      error: 'RecordInvalid',
+      description: 'x',
+    })
+    expect(v.source).toBe('facts')
+    expect(v.errors.join('\n')).toMatch(/required property 'details'/)
+    const undocumented = oas.validateResponse('POST', '/api/v2/users.json', 200, {})
+    expect(undocumented.source).toBe('none')
+  })
+})
+
 describe('authentication answers', () => {
   test('a wrong API token gets the documented 401 on every resource', async () => {
     for (const path of [
