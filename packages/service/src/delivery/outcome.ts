@@ -16,7 +16,8 @@ import { AppError, ERROR_KINDS } from '../errors.js'
 
 export type Outcome =
   | { kind: 'delivered' }
-  | { kind: 'retry'; at: number; reason: string }
+  /** `spendAttempt` is false for rate limits: Zendesk asked us to wait; the job did not fail. */
+  | { kind: 'retry'; at: number; reason: string; spendAttempt: boolean }
   | { kind: 'failed'; reason: string }
   | { kind: 'parked'; reason: string }
 
@@ -73,14 +74,14 @@ export function classifyOutcome(a: Attempt, deps: OutcomeDeps): Outcome {
     case ERROR_KINDS.rateLimited: {
       // Up to 10% jitter after Retry-After, so that parked workers don't all wake together.
       const wait = (retryAfterMs ?? deps.backoffMs(a.attempt)) * (1 + 0.1 * deps.random())
-      return { kind: 'retry', at: a.now + Math.ceil(wait), reason }
+      return { kind: 'retry', at: a.now + Math.ceil(wait), reason, spendAttempt: false }
     }
     case ERROR_KINDS.transient: {
       if (a.attempt >= deps.policy.maxAttempts) {
         return { kind: 'failed', reason: `gave up after ${a.attempt} attempts: ${reason}` }
       }
       const wait = Math.max(deps.backoffMs(a.attempt), retryAfterMs ?? 0)
-      return { kind: 'retry', at: a.now + Math.ceil(wait), reason }
+      return { kind: 'retry', at: a.now + Math.ceil(wait), reason, spendAttempt: true }
     }
   }
 }

@@ -821,7 +821,7 @@ export class DestinationWorker {
           delivered.push(job.id)
           break
         case 'retry':
-          await this.deps.queue.retry(job.id, outcome.at, outcome.reason)
+          await this.deps.queue.retry(job.id, outcome.at, outcome.reason, outcome.spendAttempt)
           break
         case 'failed':
           await this.deps.queue.fail(job.id, outcome.reason)

@@ -159,6 +159,17 @@ export function describeQueueContract(name: string, makeQueue: MakeQueue): void 
         expect(await claim()).toEqual([])
       })
 
+      test('a retry that spends no attempt (a rate limit) keeps the attempt count', async () => {
+        const [id] = await enqueueAll([aJob()])
+        await claim()
+        await queue.retry(id!, clock.now() + MINUTE, 'Zendesk answered 429', false)
+        expect(await queue.get(id!)).toMatchObject({
+          state: 'ready',
+          attempts: 0,
+          lastError: 'Zendesk answered 429',
+        })
+      })
+
       test('retry makes a job ready again at the given time, spending an attempt and keeping the error', async () => {
         const [id] = await enqueueAll([aJob()])
         await claim()

@@ -7,7 +7,7 @@
  *                 enqueue
  *                    │
  *                    ▼
- *   ┌──────────▶  ready  ◀──────────────┐  retry(at) — attempts+1, available again at `at`
+ *   ┌──────────▶  ready  ◀──────────────┐  retry(at) — attempts+1 (not for a rate limit), available again at `at`
  *   │ unpark /       │                  │  lease expiry — a crashed worker's jobs come back
  *   │ replay         │ claim            │
  *   │                ▼                  │
@@ -97,8 +97,11 @@ export interface Queue {
   /** Extends the lease of jobs still being worked on. */
   extendLease(ids: number[], leaseMs: number): Promise<void>
   complete(ids: number[]): Promise<void>
-  /** Back to ready at `availableAt`, attempts + 1, error kept. */
-  retry(id: number, availableAt: number, error: string): Promise<void>
+  /**
+   * Back to ready at `availableAt`, error kept; attempts + 1 unless `spendAttempt` is false (a
+   * rate limit: Zendesk asked us to wait, the job did not fail).
+   */
+  retry(id: number, availableAt: number, error: string, spendAttempt?: boolean): Promise<void>
   /** To dead, attempts + 1, error kept. */
   fail(id: number, error: string): Promise<void>
   /** To parked without spending an attempt. */

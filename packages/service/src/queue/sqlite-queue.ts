@@ -159,7 +159,7 @@ const COMPLETE_JOBS = `
   WHERE id IN (SELECT value FROM json_each(?)) AND state = 'leased'`
 
 const RETRY_JOB = `
-  UPDATE jobs SET state = 'ready', attempts = attempts + 1, available_at = ?, leased_until = NULL,
+  UPDATE jobs SET state = 'ready', attempts = attempts + ?, available_at = ?, leased_until = NULL,
                   last_error = ?, updated_at = ?
   WHERE id = ? AND state = 'leased'`
 
@@ -295,9 +295,11 @@ export class SqliteQueue implements Queue {
     })
   }
 
-  retry(id: number, availableAt: number, error: string): Promise<void> {
+  retry(id: number, availableAt: number, error: string, spendAttempt = true): Promise<void> {
     return settle(() => {
-      this.write(() => this.statements.retryJob.run(availableAt, error, this.clock.now(), id))
+      this.write(() =>
+        this.statements.retryJob.run(spendAttempt ? 1 : 0, availableAt, error, this.clock.now(), id),
+      )
     })
   }
 
@@ -482,7 +484,7 @@ function prepareStatements(db: Database.Database) {
     leaseJobs: db.prepare<[number, number, string], JobRow>(LEASE_JOBS),
     extendLeases: db.prepare<[number, number, string]>(EXTEND_LEASES),
     completeJobs: db.prepare<[number, string]>(COMPLETE_JOBS),
-    retryJob: db.prepare<[number, string, number, number]>(RETRY_JOB),
+    retryJob: db.prepare<[number, number, string, number, number]>(RETRY_JOB),
     failJob: db.prepare<[string, number, number]>(FAIL_JOB),
     parkJobs: db.prepare<[string, number, string]>(PARK_JOBS),
     unparkDestination: db.prepare<[number, number, string]>(UNPARK_DESTINATION),
