@@ -61,7 +61,16 @@ const layerRules = Object.entries(forbidden).map(([folder, names]) => ({
 }))
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'stubs/**', '**/*.config.js', '**/*.config.ts'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      'coverage/**',
+      'stubs/**',
+      '**/*.config.js',
+      '**/*.config.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

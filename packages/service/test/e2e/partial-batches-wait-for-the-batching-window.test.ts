@@ -35,7 +35,9 @@ describe('the batching window', () => {
     const sentAt = Date.now()
     await t.post('/v1/batch', { batch: identifies(0, 5) })
     await t.waitFor(async () => (await t!.state()).users.length === 6)
-    const log: any = await (await fetch(`${t.emulator.url}/__emulator/requests?path=create_or_update_many`)).json()
+    const log: any = await (
+      await fetch(`${t.emulator.url}/__emulator/requests?path=create_or_update_many`)
+    ).json()
     expect(log.requests).toHaveLength(1)
     expect(Date.parse(log.requests[0].time) - sentAt).toBeGreaterThanOrEqual(250)
   })
