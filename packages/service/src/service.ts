@@ -29,8 +29,9 @@ import { registerIngest, type IngestLimits, type Source } from './http/ingest/in
 import { backoffDelayMs } from './lib/backoff.js'
 import type { Clock } from './lib/clock.js'
 import { openSqliteQueue } from './queue/sqlite-queue.js'
+import { openOAuthTokenStore, type OAuthTokenStore } from './store/oauth-tokens.js'
 import { openRejectedEventStore } from './store/rejected-events.js'
-import type { Credentials } from './zendesk/auth.js'
+import type { Credentials, OAuthTokenPair } from './zendesk/auth.js'
 import { createZendeskClient, type ZendeskClient } from './zendesk/client.js'
 import { ZendeskRateLimiter } from './zendesk/rate-limiter.js'
 
@@ -75,6 +76,32 @@ function subscriptionsOf(specs: SubscriptionSpec[]): Subscription[] {
   })
 }
 
+/**
+ * For an OAuth token pair: the pair to start with (the stored, rotated one unless the configured
+ * pair changed) and the callback that stores each rotation before the client uses it.
+ */
+function tokenPairOf(
+  destinationId: string,
+  configured: Credentials,
+  store: OAuthTokenStore,
+  log: Logger,
+): { credentials: Credentials; onRotate?: (pair: OAuthTokenPair) => void } {
+  if (configured.kind !== 'oauth_tokens') {
+    return { credentials: configured }
+  }
+  const { credentials, source } = store.startingCredentials(destinationId, configured)
+  if (source === 'configured_replaced_stored') {
+    log.info(
+      { destination: destinationId },
+      'The configured Zendesk OAuth token pair changed: using it instead of the stored rotated pair',
+    )
+  }
+  return {
+    credentials,
+    onRotate: (pair) => store.save(destinationId, pair, configured.refreshToken),
+  }
+}
+
 export async function startService(config: Config, deps: ServiceDeps): Promise<RunningService> {
   mkdirSync(config.dataDir, { recursive: true })
   const dbPath = join(config.dataDir, 'zendesk-destination.sqlite')
@@ -88,15 +115,18 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
   storeDb.pragma('journal_mode = WAL')
   storeDb.pragma('busy_timeout = 5000')
   const rejected = openRejectedEventStore(storeDb)
+  const oauthTokens = openOAuthTokenStore(storeDb, deps.clock)
 
   const clients = new Map<string, ZendeskClient>()
   const workers = new Map<string, DestinationWorker>()
   for (const d of config.destinations) {
     const z = await deps.resolveZendesk(d)
+    const { credentials, onRotate } = tokenPairOf(d.id, z.credentials, oauthTokens, deps.log)
     const client = createZendeskClient({
       supportBaseUrl: z.baseUrl,
       sellBaseUrl: z.sellBaseUrl,
-      credentials: z.credentials,
+      credentials,
+      ...(onRotate ? { onRotate } : {}),
       ...(z.sellToken ? { sellToken: z.sellToken } : {}),
       limiter: new ZendeskRateLimiter({ clock: deps.clock }),
       clock: deps.clock,
@@ -158,7 +188,22 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       }
     },
   })
-  registerAdmin(app, { rejected })
+  registerAdmin(app, {
+    rejected,
+    queue,
+    destinations: () =>
+      new Map(
+        [...workers.entries()].map(([id, w]) => [
+          id,
+          { pausedForAuth: w.pausedForAuth, singleRequests: w.usesSingleRequests },
+        ]),
+      ),
+  })
+  // Retention: done and dead jobs older than the retention, and old dedupe keys, go every 10 minutes.
+  const janitor = setInterval(() => {
+    queue.purge().catch((err: unknown) => deps.log.warn({ err }, 'queue purge failed; will try again'))
+  }, 10 * 60_000)
+  janitor.unref()
   // Readiness: the database answers, and each destination's Zendesk accepts our credentials
   // (checked at most every 30 s per destination, so a load balancer's probes cost Zendesk little).
   const reachability = new Map<string, { ok: boolean; checkedAt: number }>()
@@ -213,6 +258,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         return
       }
       stopped = true
+      clearInterval(janitor)
       await app.close()
       await Promise.all([...workers.values()].map((w) => w.stop()))
       await Promise.all([...clients.values()].map((c) => c.close()))

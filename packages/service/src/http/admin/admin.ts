@@ -6,17 +6,57 @@
  *   (field path and message) and the event as received (cut to a bounded size); `total` is how
  *   many the bounded store holds.
  *
+ * - `GET /admin/api/destinations` — each destination with its jobs counted by state and whether
+ *   delivery is paused for credentials or sending records one by one.
+ * - `GET /admin/api/destinations/:id/jobs?state=dead&limit=N` — the oldest jobs in a state, each with
+ *   its attempts, its last error (why it failed, was retried or parked) and its event.
+ * - `POST /admin/api/destinations/:id/replay` — dead jobs back to ready (all of them, or
+ *   `{"ids": [...]}`), attempts reset; answers how many.
+ *
  * The admin API has no authentication of its own yet: the service listens on loopback unless
  * HOST says otherwise.
  */
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import { z } from 'zod'
 
+import { JOB_STATES, type Job, type JobState, type Queue, type QueueCounts } from '../../queue/queue.js'
 import type { RejectedEvent, RejectedEventStore } from '../../store/rejected-events.js'
+
+/** What the admin API shows of a destination's delivery. */
+export interface DestinationStatus {
+  pausedForAuth: boolean
+  singleRequests: boolean
+}
 
 export interface AdminDeps {
   rejected: Pick<RejectedEventStore, 'list' | 'count'>
+  queue?: Pick<Queue, 'counts' | 'list' | 'replay'>
+  /** Destination ids and their delivery status. */
+  destinations?: () => Map<string, DestinationStatus>
 }
+
+export interface DestinationsResponse {
+  destinations: (DestinationStatus & { id: string; jobs: QueueCounts })[]
+}
+
+export interface JobsResponse {
+  jobs: Job[]
+}
+
+const jobsQuery = z.object({
+  state: z.enum(Object.values(JOB_STATES) as [JobState, ...JobState[]]).default('dead'),
+  limit: z.coerce
+    .number({ error: 'must be a whole number' })
+    .int('must be a whole number')
+    .min(1)
+    .max(1000)
+    .default(100),
+})
+
+const replayBody = z
+  .object({ ids: z.array(z.number().int().positive()).min(1).max(10_000).optional() })
+  .strict()
+  .optional()
 
 export const MAX_REJECTED_EVENTS_LIMIT = 1000
 
@@ -49,5 +89,53 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
       events: deps.rejected.list(parsed.data.limit),
     }
     return reply.send(body)
+  })
+
+  const { queue, destinations } = deps
+  if (!queue || !destinations) {
+    return
+  }
+  const badRequest = (reply: FastifyReply, error: z.ZodError) => {
+    const issue = error.issues[0]
+    return reply.code(400).send({
+      code: 'ADMIN_BAD_REQUEST',
+      message: `${issue?.path.map(String).join('.') || 'body'}: ${issue?.message ?? 'invalid'}`,
+    })
+  }
+  const unknown = (reply: FastifyReply, id: string) =>
+    reply.code(404).send({ code: 'ADMIN_UNKNOWN_DESTINATION', message: `no destination "${id}"` })
+
+  app.get('/admin/api/destinations', async () => {
+    const list: DestinationsResponse['destinations'] = []
+    for (const [id, status] of destinations()) {
+      list.push({ id, ...status, jobs: await queue.counts(id) })
+    }
+    return { destinations: list } satisfies DestinationsResponse
+  })
+
+  app.get('/admin/api/destinations/:id/jobs', async (request, reply) => {
+    const { id } = request.params as { id: string }
+    if (!destinations().has(id)) {
+      return unknown(reply, id)
+    }
+    const parsed = jobsQuery.safeParse(request.query)
+    if (!parsed.success) {
+      return badRequest(reply, parsed.error)
+    }
+    const body: JobsResponse = { jobs: await queue.list(id, parsed.data.state, parsed.data.limit) }
+    return reply.send(body)
+  })
+
+  app.post('/admin/api/destinations/:id/replay', async (request, reply) => {
+    const { id } = request.params as { id: string }
+    if (!destinations().has(id)) {
+      return unknown(reply, id)
+    }
+    const parsed = replayBody.safeParse(request.body ?? undefined)
+    if (!parsed.success) {
+      return badRequest(reply, parsed.error)
+    }
+    const replayed = await queue.replay(id, parsed.data?.ids)
+    return reply.send({ replayed })
   })
 }
