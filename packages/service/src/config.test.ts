@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 
-import { loadConfig } from './config.js'
+import { loadConfig, zendeskCredentials, type RemoteZendeskConnection } from './config.js'
 import { ConfigError } from './errors.js'
 
 function problemsOf(fn: () => unknown): string[] {
@@ -63,6 +63,59 @@ describe('loadConfig from the environment', () => {
     expect(
       problemsOf(() => loadConfig({ ZENDESK_SUBDOMAIN: 'acme', ZENDESK_OAUTH_CLIENT_ID: 'id' })),
     ).toEqual(['ZENDESK_OAUTH_CLIENT_SECRET: required with ZENDESK_OAUTH_CLIENT_ID'])
+  })
+
+  test('an OAuth access and refresh token pair, with its client id, needs no client secret', () => {
+    const c = loadConfig({
+      ZENDESK_SUBDOMAIN: 'acme',
+      ZENDESK_OAUTH_CLIENT_ID: 'id',
+      ZENDESK_OAUTH_ACCESS_TOKEN: 'at',
+      ZENDESK_OAUTH_REFRESH_TOKEN: 'rt',
+    })
+    const zendesk = c.destinations[0]?.zendesk as RemoteZendeskConnection
+    expect(zendesk).toMatchObject({
+      mode: 'remote',
+      oauth: null,
+      oauthTokens: { clientId: 'id', clientSecret: null, accessToken: 'at', refreshToken: 'rt' },
+    })
+    expect(zendeskCredentials(zendesk)).toEqual({
+      kind: 'oauth_tokens',
+      clientId: 'id',
+      accessToken: 'at',
+      refreshToken: 'rt',
+    })
+  })
+
+  test('with a token pair, the client secret belongs to the pair (a confidential client)', () => {
+    const c = loadConfig({
+      ZENDESK_URL: 'http://127.0.0.1:4010',
+      ZENDESK_OAUTH_CLIENT_ID: 'id',
+      ZENDESK_OAUTH_CLIENT_SECRET: 'secret',
+      ZENDESK_OAUTH_ACCESS_TOKEN: 'at',
+      ZENDESK_OAUTH_REFRESH_TOKEN: 'rt',
+    })
+    expect(zendeskCredentials(c.destinations[0]?.zendesk as RemoteZendeskConnection)).toEqual({
+      kind: 'oauth_tokens',
+      clientId: 'id',
+      clientSecret: 'secret',
+      accessToken: 'at',
+      refreshToken: 'rt',
+    })
+  })
+
+  test('half a token pair, or a pair without its client id, is refused', () => {
+    expect(
+      problemsOf(() => loadConfig({ ZENDESK_SUBDOMAIN: 'acme', ZENDESK_OAUTH_REFRESH_TOKEN: 'rt' })),
+    ).toEqual([
+      'ZENDESK_OAUTH_ACCESS_TOKEN: required with ZENDESK_OAUTH_REFRESH_TOKEN',
+      'ZENDESK_OAUTH_CLIENT_ID: required with ZENDESK_OAUTH_ACCESS_TOKEN and ZENDESK_OAUTH_REFRESH_TOKEN',
+    ])
+    expect(
+      problemsOf(() => loadConfig({ ZENDESK_OAUTH_ACCESS_TOKEN: 'at', ZENDESK_OAUTH_CLIENT_ID: 'id' })),
+    ).toEqual([
+      'ZENDESK_SUBDOMAIN: required when Zendesk credentials are given (or set ZENDESK_URL)',
+      'ZENDESK_OAUTH_REFRESH_TOKEN: required with ZENDESK_OAUTH_ACCESS_TOKEN',
+    ])
   })
 })
 
@@ -160,8 +213,87 @@ destinations:
       'destinations[0].subscriptions[0].action: unknown action "explode"',
       'destinations[0].subscriptions[1].mapping.colour: action "upsert-user" has no field "colour"',
       'destinations[0].subscriptions[1].mapping.name: @path must start with "$."',
-      'destinations[0].zendesk: give oauth (clientId, clientSecret) or the legacy apiToken (email, token)',
+      'destinations[0].zendesk: give oauth (clientId, clientSecret), oauthTokens (clientId, accessToken, refreshToken) or the legacy apiToken (email, token)',
       'sources[0].destinations[1]: no destination "ghost"',
+    ])
+  })
+
+  test('an OAuth token pair is a third choice of credentials, read from the environment', () => {
+    const file = `
+sources:
+  - { id: web, writeKey: "12345678", destinations: [support, public] }
+destinations:
+  - id: support
+    zendesk:
+      subdomain: acme
+      oauthTokens:
+        clientId: zdd
+        clientSecret: "\${ZD_SECRET}"
+        accessToken: "\${ZD_ACCESS}"
+        refreshToken: "\${ZD_REFRESH}"
+  - id: public
+    zendesk:
+      subdomain: acme
+      oauthTokens: { clientId: zdd-pkce, accessToken: a2, refreshToken: r2 }
+`
+    const c = loadConfig({ ZD_SECRET: 's', ZD_ACCESS: 'a1', ZD_REFRESH: 'r1' }, file)
+    const [support, pub] = c.destinations.map((d) => d.zendesk as RemoteZendeskConnection)
+    expect(support).toMatchObject({
+      oauth: null,
+      apiToken: null,
+      oauthTokens: { clientId: 'zdd', clientSecret: 's', accessToken: 'a1', refreshToken: 'r1' },
+    })
+    expect(zendeskCredentials(support!)).toEqual({
+      kind: 'oauth_tokens',
+      clientId: 'zdd',
+      clientSecret: 's',
+      accessToken: 'a1',
+      refreshToken: 'r1',
+    })
+    expect(zendeskCredentials(pub!)).toEqual({
+      kind: 'oauth_tokens',
+      clientId: 'zdd-pkce',
+      accessToken: 'a2',
+      refreshToken: 'r2',
+    })
+  })
+
+  test('token-pair errors name their path', () => {
+    const file = `
+sources:
+  - { id: web, writeKey: "12345678", destinations: [support] }
+destinations:
+  - id: support
+    zendesk:
+      subdomain: acme
+      oauth: { clientId: zdd, clientSecret: s }
+      oauthTokens: { clientId: zdd, accessToken: "", refreshToken: "\${ZD_REFRESH}", scope: read }
+`
+    expect(problemsOf(() => loadConfig({}, file))).toEqual([
+      'destinations[0].zendesk.oauthTokens.refreshToken: environment variable ZD_REFRESH is not set',
+      'destinations[0].zendesk.oauthTokens.accessToken: Too small: expected string to have >=1 characters',
+      'destinations[0].zendesk.oauthTokens.refreshToken: Too small: expected string to have >=1 characters',
+      'destinations[0].zendesk.oauthTokens: Unrecognized key: "scope"',
+    ])
+    const both = file.replace(
+      /accessToken: "", refreshToken: "\$\{ZD_REFRESH\}", scope: read/,
+      'accessToken: a, refreshToken: r',
+    )
+    expect(problemsOf(() => loadConfig({}, both))).toEqual([
+      'destinations[0].zendesk.oauthTokens: give one kind of credentials; oauthTokens excludes oauth and apiToken',
+    ])
+  })
+
+  test('two destinations cannot share one token pair (each refresh would revoke the other)', () => {
+    const file = `
+sources:
+  - { id: web, writeKey: "12345678", destinations: [a, b] }
+destinations:
+  - { id: a, zendesk: { subdomain: acme, oauthTokens: { clientId: zdd, accessToken: at, refreshToken: rt } } }
+  - { id: b, zendesk: { subdomain: acme, oauthTokens: { clientId: zdd, accessToken: at, refreshToken: rt } } }
+`
+    expect(problemsOf(() => loadConfig({}, file))).toEqual([
+      'destinations[1].zendesk.oauthTokens: the same token pair as destinations[0]; each destination needs its own grant',
     ])
   })
 

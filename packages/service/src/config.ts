@@ -16,6 +16,7 @@ import { findAction } from './actions/registry.js'
 import { ConfigError } from './errors.js'
 import { validateMapping, type MappingValue } from './mapping/mapping.js'
 import { EVENT_TYPES } from './spec/events.js'
+import type { Credentials } from './zendesk/auth.js'
 
 const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i
 const DNS_LABEL_MESSAGE = 'must be a DNS label (letters, digits and hyphens)'
@@ -38,6 +39,14 @@ const envSchema = z.object({
     .describe('Explicit Zendesk base URL (an emulator); overrides the subdomain.'),
   ZENDESK_OAUTH_CLIENT_ID: z.string().optional(),
   ZENDESK_OAUTH_CLIENT_SECRET: z.string().optional(),
+  ZENDESK_OAUTH_ACCESS_TOKEN: z
+    .string()
+    .optional()
+    .describe('OAuth access token of an authorization-code grant (with the refresh token).'),
+  ZENDESK_OAUTH_REFRESH_TOKEN: z
+    .string()
+    .optional()
+    .describe('OAuth refresh token; rotated pairs are kept in DATA_DIR.'),
   ZENDESK_EMAIL: z.string().optional().describe('Acting user for a legacy API token.'),
   ZENDESK_API_TOKEN: z.string().optional().describe('Legacy API token (stops working on 2027-04-30).'),
   ZENDESK_SELL_TOKEN: z.string().optional(),
@@ -51,9 +60,24 @@ export type ZendeskConnection =
       /** Sell API base; Sell lives at `https://api.getbase.com` unless an emulator is used. */
       sellBaseUrl: string
       oauth: { clientId: string; clientSecret: string } | null
+      /**
+       * An access/refresh pair from an authorization-code grant. Zendesk revokes it at the first
+       * refresh; the service keeps the rotated pair in DATA_DIR (store/oauth-tokens.ts).
+       */
+      oauthTokens: OAuthTokensConfig | null
       apiToken: { email: string; token: string } | null
       sellToken: string | null
     }
+
+export interface OAuthTokensConfig {
+  clientId: string
+  /** Confidential clients authenticate the refresh; public (PKCE) clients have no secret. */
+  clientSecret: string | null
+  accessToken: string
+  refreshToken: string
+}
+
+export type RemoteZendeskConnection = Extract<ZendeskConnection, { mode: 'remote' }>
 
 export interface DestinationSettings {
   /** Create users as verified (no verification email). */
@@ -104,6 +128,15 @@ const zendeskSchema = z
     sellUrl: z.url().optional(),
     oauth: z
       .object({ clientId: z.string().min(1), clientSecret: z.string().min(1) })
+      .strict()
+      .optional(),
+    oauthTokens: z
+      .object({
+        clientId: z.string().min(1),
+        clientSecret: z.string().min(1).optional(),
+        accessToken: z.string().min(1),
+        refreshToken: z.string().min(1),
+      })
       .strict()
       .optional(),
     apiToken: z
@@ -210,14 +243,24 @@ function connection(z0: z.infer<typeof zendeskSchema>, path: string, problems: s
   if (!baseUrl) {
     problems.push(`${path}: give subdomain (or url), or sandbox: true`)
   }
-  if (!z0.oauth && !z0.apiToken) {
-    problems.push(`${path}: give oauth (clientId, clientSecret) or the legacy apiToken (email, token)`)
+  if (!z0.oauth && !z0.oauthTokens && !z0.apiToken) {
+    problems.push(
+      `${path}: give oauth (clientId, clientSecret), oauthTokens (clientId, accessToken, refreshToken) or the legacy apiToken (email, token)`,
+    )
+  }
+  if (z0.oauthTokens && (z0.oauth || z0.apiToken)) {
+    problems.push(
+      `${path}.oauthTokens: give one kind of credentials; oauthTokens excludes oauth and apiToken`,
+    )
   }
   return {
     mode: 'remote',
     baseUrl: baseUrl ?? '',
     sellBaseUrl: z0.sellUrl ?? (z0.url ? z0.url : SELL_API),
     oauth: z0.oauth ?? null,
+    oauthTokens: z0.oauthTokens
+      ? { ...z0.oauthTokens, clientSecret: z0.oauthTokens.clientSecret ?? null }
+      : null,
     apiToken: z0.apiToken ?? null,
     sellToken: z0.sellToken ?? null,
   }
@@ -287,6 +330,21 @@ function fromFile(
     }
     ids.add(d.id)
   })
+  // Each refresh revokes the pair, so two destinations on one pair would revoke each other's tokens.
+  const pairs = new Map<string, number>()
+  destinations.forEach((d, i) => {
+    const refresh = d.zendesk.mode === 'remote' ? d.zendesk.oauthTokens?.refreshToken : undefined
+    if (refresh === undefined) {
+      return
+    }
+    const first = pairs.get(refresh)
+    if (first !== undefined) {
+      problems.push(
+        `destinations[${i}].zendesk.oauthTokens: the same token pair as destinations[${first}]; each destination needs its own grant`,
+      )
+    }
+    pairs.set(refresh, first ?? i)
+  })
   const keys = new Set<string>()
   const sources = f.sources.map((s, si) => {
     s.destinations.forEach((id, di) => {
@@ -322,13 +380,28 @@ export function loadConfig(
   if (fileText !== undefined) {
     ;({ sources, destinations } = fromFile(fileText, env, problems))
   } else {
-    const hasCredentials = Boolean(e.ZENDESK_OAUTH_CLIENT_ID || e.ZENDESK_API_TOKEN)
+    // A token pair (access + refresh) takes the OAuth client id, and its secret when the client
+    // is confidential; without a pair, the client id and secret are client credentials.
+    const pairGiven = Boolean(e.ZENDESK_OAUTH_ACCESS_TOKEN || e.ZENDESK_OAUTH_REFRESH_TOKEN)
+    const hasCredentials = Boolean(e.ZENDESK_OAUTH_CLIENT_ID || e.ZENDESK_API_TOKEN || pairGiven)
     const baseUrl =
       e.ZENDESK_URL ?? (e.ZENDESK_SUBDOMAIN ? `https://${e.ZENDESK_SUBDOMAIN}.zendesk.com` : null)
     if (hasCredentials && !baseUrl) {
       problems.push('ZENDESK_SUBDOMAIN: required when Zendesk credentials are given (or set ZENDESK_URL)')
     }
-    if (e.ZENDESK_OAUTH_CLIENT_ID && !e.ZENDESK_OAUTH_CLIENT_SECRET) {
+    if (pairGiven) {
+      if (!e.ZENDESK_OAUTH_ACCESS_TOKEN) {
+        problems.push('ZENDESK_OAUTH_ACCESS_TOKEN: required with ZENDESK_OAUTH_REFRESH_TOKEN')
+      }
+      if (!e.ZENDESK_OAUTH_REFRESH_TOKEN) {
+        problems.push('ZENDESK_OAUTH_REFRESH_TOKEN: required with ZENDESK_OAUTH_ACCESS_TOKEN')
+      }
+      if (!e.ZENDESK_OAUTH_CLIENT_ID) {
+        problems.push(
+          'ZENDESK_OAUTH_CLIENT_ID: required with ZENDESK_OAUTH_ACCESS_TOKEN and ZENDESK_OAUTH_REFRESH_TOKEN',
+        )
+      }
+    } else if (e.ZENDESK_OAUTH_CLIENT_ID && !e.ZENDESK_OAUTH_CLIENT_SECRET) {
       problems.push('ZENDESK_OAUTH_CLIENT_SECRET: required with ZENDESK_OAUTH_CLIENT_ID')
     }
     if (e.ZENDESK_API_TOKEN && !e.ZENDESK_EMAIL) {
@@ -341,8 +414,17 @@ export function loadConfig(
             baseUrl,
             sellBaseUrl: e.ZENDESK_URL ?? SELL_API,
             oauth:
-              e.ZENDESK_OAUTH_CLIENT_ID && e.ZENDESK_OAUTH_CLIENT_SECRET
+              !pairGiven && e.ZENDESK_OAUTH_CLIENT_ID && e.ZENDESK_OAUTH_CLIENT_SECRET
                 ? { clientId: e.ZENDESK_OAUTH_CLIENT_ID, clientSecret: e.ZENDESK_OAUTH_CLIENT_SECRET }
+                : null,
+            oauthTokens:
+              e.ZENDESK_OAUTH_CLIENT_ID && e.ZENDESK_OAUTH_ACCESS_TOKEN && e.ZENDESK_OAUTH_REFRESH_TOKEN
+                ? {
+                    clientId: e.ZENDESK_OAUTH_CLIENT_ID,
+                    clientSecret: e.ZENDESK_OAUTH_CLIENT_SECRET || null,
+                    accessToken: e.ZENDESK_OAUTH_ACCESS_TOKEN,
+                    refreshToken: e.ZENDESK_OAUTH_REFRESH_TOKEN,
+                  }
                 : null,
             apiToken:
               e.ZENDESK_API_TOKEN && e.ZENDESK_EMAIL
@@ -364,6 +446,28 @@ export function loadConfig(
     sources,
     destinations,
   })
+}
+
+/**
+ * The Support API credentials a remote destination's configuration gives: OAuth client
+ * credentials, else an OAuth token pair, else the legacy API token. The service swaps a token
+ * pair for the rotated one it stored (store/oauth-tokens.ts).
+ */
+export function zendeskCredentials(z: RemoteZendeskConnection): Credentials {
+  if (z.oauth) {
+    return { kind: 'oauth_client_credentials', ...z.oauth }
+  }
+  if (z.oauthTokens) {
+    const t = z.oauthTokens
+    return {
+      kind: 'oauth_tokens',
+      clientId: t.clientId,
+      ...(t.clientSecret === null ? {} : { clientSecret: t.clientSecret }),
+      accessToken: t.accessToken,
+      refreshToken: t.refreshToken,
+    }
+  }
+  return { kind: 'api_token', email: z.apiToken?.email ?? '', token: z.apiToken?.token ?? '' }
 }
 
 /** The config file named by `--config <file>` in argv, or CONFIG_FILE. */

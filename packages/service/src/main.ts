@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 
 import { pino } from 'pino'
 
-import { configFilePath, loadConfig, type Config } from './config.js'
+import { configFilePath, loadConfig, zendeskCredentials, type Config } from './config.js'
 import { ConfigError } from './errors.js'
 import { systemClock } from './lib/clock.js'
 import { startService, type ResolvedZendesk } from './service.js'
@@ -36,9 +36,7 @@ async function main(): Promise<void> {
     async resolveZendesk(d): Promise<ResolvedZendesk> {
       if (d.zendesk.mode === 'remote') {
         const z = d.zendesk
-        const credentials = z.oauth
-          ? { kind: 'oauth_client_credentials' as const, ...z.oauth }
-          : { kind: 'api_token' as const, email: z.apiToken?.email ?? '', token: z.apiToken?.token ?? '' }
+        const credentials = zendeskCredentials(z)
         return { baseUrl: z.baseUrl, sellBaseUrl: z.sellBaseUrl, credentials, sellToken: z.sellToken }
       }
       // A sandbox: the emulator in-process, reached over OAuth like a real account.
