@@ -35,6 +35,12 @@ export async function startTestService(
   opts: {
     emulator?: EmulatorOptions
     env?: Record<string, string>
+    /**
+     * A YAML config file's text (docs/configuration.md), for what the environment cannot say
+     * (settings, subscriptions). Its destinations all go to the emulator; use WRITE_KEY as a
+     * source's write key so that `post` reaches it.
+     */
+    configYaml?: string
     /** Overrides of the service's deps; a function receives the emulator (e.g. to give other credentials). */
     deps?: Partial<ServiceDeps> | ((emulator: Emulator) => Partial<ServiceDeps>)
     dataDir?: string
@@ -42,7 +48,7 @@ export async function startTestService(
 ): Promise<TestService> {
   const emulator = await createEmulator({ jobDelayMs: 20, ...opts.emulator })
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'zdd-e2e-'))
-  const config: Config = loadConfig({ PORT: '0', DATA_DIR: dataDir, WRITE_KEY, ...opts.env })
+  const config: Config = loadConfig({ PORT: '0', DATA_DIR: dataDir, WRITE_KEY, ...opts.env }, opts.configYaml)
   const service = await startService(config, {
     clock: systemClock,
     logger: false,

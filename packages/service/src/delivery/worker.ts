@@ -9,7 +9,9 @@
  *   (the sender must fix the event) and never touches Zendesk. Mapping needs the list of custom
  *   user fields: when Zendesk cannot list them and no earlier list is known, the round's jobs
  *   settle with that error (retried, or parked on an auth failure) rather than go out without
- *   their custom fields.
+ *   their custom fields. With `createMissingUserFields`, the fields the round's traits lack are
+ *   created before its records are built (user-fields.ts); a field that cannot be created is
+ *   left out of the records, which still go.
  * - Batch: records of one action merge per person in job order (later values win) and go out in
  *   bulk calls of at most `maxSize` records.
  * - Send: through the Zendesk client, which waits for its rate-limit budget. A bulk call answers
@@ -47,7 +49,7 @@
  * settled, so that the next start takes them at once.
  */
 import { buildPayload, PayloadError } from '../actions/build-payload.js'
-import type { ActionContext, AnyAction, Trigger } from '../actions/define-action.js'
+import type { ActionContext, AnyAction, Fields, PayloadOf, Trigger } from '../actions/define-action.js'
 import { AppError, ERROR_KINDS, type ErrorKind } from '../errors.js'
 import type { Clock } from '../lib/clock.js'
 import type { MappingValue } from '../mapping/mapping.js'
@@ -61,8 +63,8 @@ import {
   type JobStatus,
 } from '../zendesk/job-statuses.js'
 import type { ZendeskRequest, ZendeskResponse } from '../zendesk/request.js'
-import { listUserFields } from '../zendesk/users.js'
 import { classifyOutcome, type Outcome, type OutcomeDeps } from './outcome.js'
+import { UserFields } from './user-fields.js'
 
 /** What the worker needs of the Zendesk client. */
 export interface ZendeskSender {
@@ -223,7 +225,8 @@ export class DestinationWorker {
   private lastPollAt = -Infinity
   /** Records of a partial batch waiting up to `batchWindowMs` for more, per action. */
   private readonly carry = new Map<string, { action: AnyAction; items: Item[]; since: number }>()
-  private userFields: { keys: Set<string>; fetchedAt: number } | null = null
+  /** The destination's custom user fields: the cached list, and creation when the settings allow. */
+  private readonly userFields: UserFields
   private stopping = false
   /** Ends the current pause when new jobs arrive (`wake()`). */
   private wakeUp = new AbortController()
@@ -240,6 +243,14 @@ export class DestinationWorker {
     this.d = destination
     this.deps = deps
     this.opts = { ...DEFAULT_WORKER_OPTIONS, ...deps.options }
+    this.userFields = new UserFields({
+      destinationId: destination.id,
+      zendesk: destination.zendesk,
+      clock: deps.clock,
+      log: deps.log,
+      ttlMs: this.opts.userFieldsTtlMs,
+      signal: this.cancel.signal,
+    })
   }
 
   /** Whether the account refused bulk calls and records go one by one. */
@@ -449,26 +460,7 @@ export class DestinationWorker {
 
   /** The context of this round's records; throws when the custom user fields cannot be known. */
   private async context(): Promise<ActionContext> {
-    const now = this.deps.clock.now()
-    if (!this.userFields || now - this.userFields.fetchedAt > this.opts.userFieldsTtlMs) {
-      try {
-        const r = await this.d.zendesk.send<{ user_fields?: { key: string; active?: boolean }[] }>(
-          listUserFields(),
-          { signal: this.cancel.signal },
-        )
-        const keys = new Set((r.body.user_fields ?? []).filter((f) => f.active !== false).map((f) => f.key))
-        this.userFields = { keys, fetchedAt: now }
-      } catch (err) {
-        if (!this.userFields) {
-          throw err
-        }
-        this.deps.log.warn(
-          { err, destination: this.d.id },
-          'could not refresh the list of user fields; using the previous one',
-        )
-      }
-    }
-    return { userFieldKeys: this.userFields.keys, settings: this.d.settings }
+    return { userFieldKeys: await this.userFields.keys(), settings: this.d.settings }
   }
 
   private async process(jobs: Job[]): Promise<void> {
@@ -499,43 +491,58 @@ export class DestinationWorker {
     }
     /** Settled without Zendesk: a payload the mapping refused, or a record already carried. */
     const local: { job: Job; error: unknown }[] = []
-    const byAction = new Map<string, { action: AnyAction; items: Map<string, Item> }>()
+    const mappingError = (err: unknown): unknown =>
+      err instanceof PayloadError
+        ? new AppError(ERROR_KINDS.invalidEvent, 'MAPPING_INVALID_PAYLOAD', err.message)
+        : err
+    const built: { job: Job; action: AnyAction; payload: PayloadOf<Fields> }[] = []
     for (const { job, event, subs } of toSend) {
       const held = this.held.get(job.id)
       if (held) {
         held.pending = subs.length
       }
       for (const sub of subs) {
-        let record: unknown
         try {
-          const payload = await buildPayload(sub.action.fields, sub.mapping, event)
-          record = sub.action.bulk.item(payload, ctx)
+          built.push({
+            job,
+            action: sub.action,
+            payload: await buildPayload(sub.action.fields, sub.mapping, event),
+          })
         } catch (err) {
-          const error =
-            err instanceof PayloadError
-              ? new AppError(ERROR_KINDS.invalidEvent, 'MAPPING_INVALID_PAYLOAD', err.message)
-              : err
-          local.push({ job, error })
-          continue
+          local.push({ job, error: mappingError(err) })
         }
-        let group = byAction.get(sub.action.id)
-        if (!group) {
-          group = { action: sub.action, items: new Map() }
-          byAction.set(sub.action.id, group)
-        }
-        const key = sub.action.bulk.key(record)
-        const existing = group.items.get(key)
-        if (!existing) {
-          group.items.set(key, { action: sub.action, record, jobs: [job] })
+      }
+    }
+    if (this.d.settings.createMissingUserFields === true) {
+      // Before any record is built, so that the fields created now carry this round's values.
+      ctx = { ...ctx, userFieldKeys: await this.userFields.createMissing(built) }
+    }
+    const byAction = new Map<string, { action: AnyAction; items: Map<string, Item> }>()
+    for (const { job, action, payload } of built) {
+      let record: unknown
+      try {
+        record = action.bulk.item(payload, ctx)
+      } catch (err) {
+        local.push({ job, error: mappingError(err) })
+        continue
+      }
+      let group = byAction.get(action.id)
+      if (!group) {
+        group = { action, items: new Map() }
+        byAction.set(action.id, group)
+      }
+      const key = action.bulk.key(record)
+      const existing = group.items.get(key)
+      if (!existing) {
+        group.items.set(key, { action, record, jobs: [job] })
+      } else {
+        // Jobs come in id order, which is each person's order: the later record wins.
+        existing.record = action.bulk.merge(existing.record, record)
+        if (existing.jobs.includes(job)) {
+          // Two subscriptions of one action gave the same person: one record carries both.
+          local.push({ job, error: null })
         } else {
-          // Jobs come in id order, which is each person's order: the later record wins.
-          existing.record = sub.action.bulk.merge(existing.record, record)
-          if (existing.jobs.includes(job)) {
-            // Two subscriptions of one action gave the same person: one record carries both.
-            local.push({ job, error: null })
-          } else {
-            existing.jobs.push(job)
-          }
+          existing.jobs.push(job)
         }
       }
     }

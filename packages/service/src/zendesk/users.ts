@@ -46,13 +46,13 @@ export function createOrUpdate(user: ZendeskUserInput): ZendeskRequest {
   }
 }
 
-/** `GET /api/v2/user_fields` (custom fields only) [D-uf]. */
-export function listUserFields(): ZendeskRequest {
+/** `GET /api/v2/user_fields` (custom fields only; offset pagination, 100 a page) [D-uf]. */
+export function listUserFields(page = 1): ZendeskRequest {
   return {
     api: 'support',
     method: 'GET',
     path: 'user_fields',
-    query: { per_page: '100' },
+    query: page > 1 ? { per_page: '100', page: String(page) } : { per_page: '100' },
     limitClass: 'account',
   }
 }

@@ -6,8 +6,11 @@ import {
 } from '../../zendesk/users.js'
 import { defineAction, type ActionContext, type PayloadOf } from '../define-action.js'
 
-/** Traits with a place of their own in the user record, or reserved (`role` is never sent). */
-const STANDARD_TRAITS = new Set([
+/**
+ * Traits with a place of their own in the user record, or reserved (`role` is never sent): never
+ * user fields. Delivery uses it too, to know which traits may need a user field created.
+ */
+export const STANDARD_TRAITS: ReadonlySet<string> = new Set([
   'email',
   'name',
   'first_name',
