@@ -9,7 +9,8 @@
  */
 import type { MappingValue } from '../mapping/mapping.js'
 import type { EventType } from '../spec/events.js'
-import type { ZendeskRequest } from '../zendesk/request.js'
+import type { JobResult } from '../zendesk/job-statuses.js'
+import type { ZendeskRequest, ZendeskResponse } from '../zendesk/request.js'
 
 export type FieldType = 'string' | 'integer' | 'boolean' | 'object'
 
@@ -53,30 +54,70 @@ export interface ActionContext {
   settings: Readonly<Record<string, unknown>>
 }
 
-export interface BulkSpec<P, I> {
-  /** Zendesk's limit per bulk call. */
+/** What every action says about its records, however they are sent. */
+interface RecordSpec<P, I> {
+  /** Records per batch: Zendesk's limit per bulk call, or how many a `perform` takes at once. */
   maxSize: number
   item(payload: P, ctx: ActionContext): I
-  /** Records with the same key in one window are merged, later over earlier. */
-  key(item: I): string
+  /** Records with the same key in one window are merged, later over earlier; null: never merged. */
+  key(item: I): string | null
   merge(earlier: I, later: I): I
+}
+
+/** The common case: one bulk request per batch, answered by a job status. */
+export interface BulkSpec<P, I> extends RecordSpec<P, I> {
   /** The bulk request; it answers a job status whose results follow the items' order. */
   request(items: I[]): ZendeskRequest
   /** The one-record request for accounts that refuse the bulk call (403). */
   single(item: I): ZendeskRequest
 }
 
-export interface ActionDefinition<F extends Fields = Fields, I = unknown> {
+/** Zendesk as a `perform` sees it: requests still go through delivery's limiter and client. */
+export interface ActionZendesk {
+  /** Sends one request; throws the client's typed error on a non-2xx answer. */
+  send<T>(request: ZendeskRequest): Promise<ZendeskResponse<T>>
+  /** Sends a bulk request and waits until its job status is finished; returns its results. */
+  runJob(request: ZendeskRequest): Promise<JobResult[]>
+}
+
+/**
+ * The escape hatch for flows that one request cannot do (conventions §4.6): several requests
+ * in order, or one request per record (the Events API takes one event per call). Returns one
+ * outcome per item, in order: null when delivered, else the error (classified by delivery).
+ * Each action that uses it says why in a comment and has an emulator-backed test.
+ */
+export interface PerformSpec<P, I> extends RecordSpec<P, I> {
+  perform(items: I[], zendesk: ActionZendesk): Promise<unknown[]>
+}
+
+export type DeliverySpec<P, I> = BulkSpec<P, I> | PerformSpec<P, I>
+
+export function isPerform<P, I>(spec: DeliverySpec<P, I>): spec is PerformSpec<P, I> {
+  return 'perform' in spec
+}
+
+export interface ActionDefinition<
+  F extends Fields = Fields,
+  I = unknown,
+  S extends DeliverySpec<PayloadOf<F>, I> = DeliverySpec<PayloadOf<F>, I>,
+> {
   /** Kebab-case id = folder name = what subscriptions store. */
   id: string
   title: string
   description: string
   defaultTrigger: Trigger
   fields: F
-  bulk: BulkSpec<PayloadOf<F>, I>
+  /** How records are built, merged and sent (`bulk` for historical reasons: most actions are). */
+  bulk: S
 }
 
-/** Declares an action, keeping its field and payload types. */
+/** Declares an action, keeping its field, payload and record types. */
+export function defineAction<F extends Fields, I>(
+  definition: ActionDefinition<F, I, BulkSpec<PayloadOf<F>, I>>,
+): ActionDefinition<F, I, BulkSpec<PayloadOf<F>, I>>
+export function defineAction<F extends Fields, I>(
+  definition: ActionDefinition<F, I, PerformSpec<PayloadOf<F>, I>>,
+): ActionDefinition<F, I, PerformSpec<PayloadOf<F>, I>>
 export function defineAction<F extends Fields, I>(
   definition: ActionDefinition<F, I>,
 ): ActionDefinition<F, I> {

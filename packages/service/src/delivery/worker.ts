@@ -49,7 +49,17 @@
  * settled, so that the next start takes them at once.
  */
 import { buildPayload, PayloadError } from '../actions/build-payload.js'
-import type { ActionContext, AnyAction, Fields, PayloadOf, Trigger } from '../actions/define-action.js'
+import {
+  isPerform,
+  type ActionContext,
+  type ActionZendesk,
+  type AnyAction,
+  type BulkSpec,
+  type Fields,
+  type PayloadOf,
+  type PerformSpec,
+  type Trigger,
+} from '../actions/define-action.js'
 import { AppError, ERROR_KINDS, type ErrorKind } from '../errors.js'
 import type { Clock } from '../lib/clock.js'
 import type { MappingValue } from '../mapping/mapping.js'
@@ -177,6 +187,14 @@ export function matchesTrigger(trigger: Trigger, event: SpecEvent): boolean {
   return true
 }
 
+/** The bulk spec of an action sent in bulk (perform actions never reach the bulk paths). */
+function bulkOf(action: AnyAction): BulkSpec<PayloadOf<Fields>, unknown> {
+  if (isPerform(action.bulk)) {
+    throw new AppError(ERROR_KINDS.internal, 'DELIVERY_NOT_BULK', `action ${action.id} is not sent in bulk`)
+  }
+  return action.bulk
+}
+
 function statusOf(err: unknown): number | undefined {
   const s = (err as { status?: unknown } | null)?.status
   return typeof s === 'number' ? s : undefined
@@ -211,6 +229,8 @@ export class DestinationWorker {
   private readonly deps: WorkerDeps
   private readonly opts: WorkerOptions
   private inFlight: InFlight[] = []
+  /** Multi-step deliveries (`perform` actions) under way; each holds one slot of the job window. */
+  private readonly performing = new Set<Promise<void>>()
   /** Every job claimed and not settled yet, by id. */
   private readonly held = new Map<number, Held>()
   private bulkRefused = false
@@ -292,13 +312,15 @@ export class DestinationWorker {
       await this.flushCarry(true)
     }
     while (
-      this.inFlight.length > 0 &&
+      (this.inFlight.length > 0 || this.performing.size > 0) &&
       this.authPausedSince === null &&
       !this.cancel.signal.aborted &&
       this.deps.clock.now() - started < graceMs
     ) {
-      await this.poll()
       if (this.inFlight.length > 0) {
+        await this.poll()
+      }
+      if (this.inFlight.length > 0 || this.performing.size > 0) {
         await this.deps.sleep(this.opts.pollIntervalMs, this.cancel.signal)
       }
     }
@@ -405,7 +427,7 @@ export class DestinationWorker {
     if (this.authPausedSince !== null || this.stopping) {
       return worked
     }
-    const free = this.opts.maxBulkJobsInFlight - this.inFlight.length
+    const free = this.opts.maxBulkJobsInFlight - this.inFlight.length - this.performing.size
     if (free > 0) {
       const limit = this.bulkRefused
         ? Math.min(this.opts.claimLimit, SINGLE_MODE_CLAIM_LIMIT)
@@ -424,7 +446,7 @@ export class DestinationWorker {
       }
     }
     worked = (await this.flushCarry(false)) || worked
-    if (!worked && (this.inFlight.length > 0 || this.carry.size > 0)) {
+    if (!worked && (this.inFlight.length > 0 || this.carry.size > 0 || this.performing.size > 0)) {
       const now = this.deps.clock.now()
       const next = Math.min(
         this.inFlight.length > 0 ? this.pollDueAt() : Infinity,
@@ -531,7 +553,7 @@ export class DestinationWorker {
         group = { action, items: new Map() }
         byAction.set(action.id, group)
       }
-      const key = action.bulk.key(record)
+      const key = action.bulk.key(record) ?? `job:${job.id}`
       const existing = group.items.get(key)
       if (!existing) {
         group.items.set(key, { action, record, jobs: [job] })
@@ -569,13 +591,18 @@ export class DestinationWorker {
   }
 
   private async send(action: AnyAction, items: Item[]): Promise<void> {
+    const spec = action.bulk
+    if (isPerform(spec)) {
+      this.startPerform(spec, items)
+      return
+    }
     if (this.bulkRefused) {
       await this.sendSingly(items)
       return
     }
     try {
       const r = await this.d.zendesk.send<{ job_status: JobStatus }>(
-        action.bulk.request(items.map((i) => i.record)),
+        spec.request(items.map((i) => i.record)),
         { signal: this.cancel.signal },
       )
       this.inFlight.push({ jobStatusId: r.body.job_status.id, items, sentAt: this.deps.clock.now() })
@@ -588,6 +615,74 @@ export class DestinationWorker {
         return
       }
       await this.settleItems(items, err)
+    }
+  }
+
+  /** Runs a `perform` action's batch in the background; its items settle from its outcomes. */
+  private startPerform(spec: PerformSpec<PayloadOf<Fields>, unknown>, items: Item[]): void {
+    const zendesk: ActionZendesk = {
+      send: (request) => this.d.zendesk.send(request, { signal: this.cancel.signal }),
+      runJob: (request) => this.runJob(request),
+    }
+    const task = (async () => {
+      let outcomes: unknown[]
+      try {
+        outcomes = await spec.perform(
+          items.map((i) => i.record),
+          zendesk,
+        )
+      } catch (err) {
+        if (!this.cancel.signal.aborted) {
+          await this.settleItems(items, err)
+        }
+        return
+      }
+      for (const [i, item] of items.entries()) {
+        await this.settleItems([item], outcomes[i] ?? null)
+      }
+    })()
+      .catch((err: unknown) =>
+        this.deps.log.error({ err, destination: this.d.id }, 'settling a delivery failed'),
+      )
+      .finally(() => this.performing.delete(task))
+    this.performing.add(task)
+  }
+
+  /** Sends a bulk request for a `perform` action and waits for its job status to finish. */
+  private async runJob(request: ZendeskRequest): Promise<JobResult[]> {
+    const signal = this.cancel.signal
+    const sent = await this.d.zendesk.send<{ job_status: JobStatus }>(request, { signal })
+    const id = sent.body.job_status.id
+    let wait = this.jobDurationMs ?? this.opts.pollIntervalMs
+    for (;;) {
+      await this.deps.sleep(wait, signal)
+      if (signal.aborted) {
+        throw new AppError(
+          ERROR_KINDS.transient,
+          'DELIVERY_STOPPED',
+          'delivery stopped while a job was running',
+        )
+      }
+      const r = await this.d.zendesk.send<{ job_statuses: JobStatus[] }>(showMany([id]), { signal })
+      const status = r.body.job_statuses.find((j) => j.id === id)
+      if (!status) {
+        throw new AppError(
+          ERROR_KINDS.transient,
+          'ZD_JOB_STATUS_LOST',
+          `job status ${id} is no longer available`,
+        )
+      }
+      if (isFinished(status)) {
+        if (status.status !== 'completed' || !Array.isArray(status.results)) {
+          throw new AppError(
+            ERROR_KINDS.transient,
+            'ZD_JOB_FAILED',
+            `Zendesk job ${id} ended ${status.status}`,
+          )
+        }
+        return status.results
+      }
+      wait = Math.max(this.opts.minPollGapMs, wait / 2)
     }
   }
 
@@ -605,7 +700,7 @@ export class DestinationWorker {
     }
     let error: unknown = null
     try {
-      await this.d.zendesk.send(first.action.bulk.single(first.record), { signal: this.cancel.signal })
+      await this.d.zendesk.send(bulkOf(first.action).single(first.record), { signal: this.cancel.signal })
     } catch (err) {
       if (this.cancel.signal.aborted) {
         return
@@ -638,7 +733,7 @@ export class DestinationWorker {
         continue
       }
       try {
-        await this.d.zendesk.send(item.action.bulk.single(item.record), { signal: this.cancel.signal })
+        await this.d.zendesk.send(bulkOf(item.action).single(item.record), { signal: this.cancel.signal })
         await this.settleItems([item], null)
       } catch (err) {
         if (this.cancel.signal.aborted) {
