@@ -11,6 +11,11 @@ import type { EmulatorConfig, SeedAccount } from './options.js'
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 export type JsonObject = { [key: string]: Json }
 
+/** A string attribute as Zendesk reads it: strings as they are, numbers as text, else null. */
+export function str(v: Json | undefined): string | null {
+  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null
+}
+
 export interface UserRecord {
   id: number
   name: string

@@ -24,6 +24,20 @@ export interface FieldError {
 
 export type ErrorDetails = Record<string, FieldError[]>
 
+/** Collects every problem of a request before answering one 422 with all of them. */
+export function detailsCollector(): {
+  details: ErrorDetails
+  add: (field: string, error: string, description: string) => void
+} {
+  const details: ErrorDetails = {}
+  return {
+    details,
+    add: (field, error, description) => {
+      ;(details[field] ??= []).push({ description, error })
+    },
+  }
+}
+
 export function recordInvalidBody(details: ErrorDetails): unknown {
   return { error: 'RecordInvalid', description: 'Record validation errors', details }
 }

@@ -13,7 +13,7 @@
  * - The show endpoints take an id or a key [OAS `UserFieldId`].
  */
 import type { Account, CustomFieldRecord, Json, JsonObject } from '../account.js'
-import { recordInvalid, type ErrorDetails, type FieldError } from '../errors.js'
+import { detailsCollector, recordInvalid, type ErrorDetails, type FieldError } from '../errors.js'
 
 export const CUSTOM_FIELD_TYPES = [
   'text',
@@ -60,10 +60,7 @@ const LOOKUP_TARGET = /^zen:(user|organization|ticket|custom_object:[A-Za-z0-9_]
 
 /** Creates a field definition; throws 422 with per-field details. */
 export function createCustomField(account: Account, kind: FieldKind, input: JsonObject): CustomFieldRecord {
-  const details: ErrorDetails = {}
-  const add = (field: string, error: string, description: string): void => {
-    ;(details[field] ??= []).push({ description, error })
-  }
+  const { details, add } = detailsCollector()
   const fields = fieldsOf(account, kind)
   const key = typeof input.key === 'string' ? input.key : ''
   const title = typeof input.title === 'string' ? input.title : ''

@@ -16,8 +16,8 @@
  * The bulk functions (`*Many`) run inside a job's completion and return one result per item, in
  * request order (facts §7); failed items carry `error` and `details` from `bulkFailure`.
  */
-import type { Account, Json, JsonObject, OrganizationRecord } from '../account.js'
-import { bulkFailure, recordInvalid, recordNotFound, type ErrorDetails } from '../errors.js'
+import { str, type Account, type Json, type JsonObject, type OrganizationRecord } from '../account.js'
+import { bulkFailure, detailsCollector, recordInvalid, recordNotFound, type ErrorDetails } from '../errors.js'
 import { checkCustomFieldValues, presentCustomFieldValues } from './custom-fields.js'
 import { removeOrganizationMemberships } from './memberships.js'
 import { normalizeTags } from './users.js'
@@ -64,16 +64,9 @@ export function listOrganizations(account: Account): OrganizationRecord[] {
   return [...account.data.organizations.values()].sort((a, b) => a.id - b.id)
 }
 
-function str(v: Json | undefined): string | null {
-  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null
-}
-
 /** Checks the attributes with uniqueness rules; collects every problem. */
 function validate(account: Account, input: JsonObject, self: OrganizationRecord | null): ErrorDetails {
-  const details: ErrorDetails = {}
-  const add = (field: string, error: string, description: string): void => {
-    ;(details[field] ??= []).push({ description, error })
-  }
+  const { details, add } = detailsCollector()
   if (self === null || input.name !== undefined) {
     const name = str(input.name)?.trim() ?? ''
     if (name === '') {

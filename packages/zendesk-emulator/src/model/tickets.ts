@@ -24,8 +24,16 @@
  *
  * Validation runs before anything is written, so a 422 leaves no half-created requester.
  */
-import type { Account, CommentRecord, Json, JsonObject, TicketRecord, UserRecord } from '../account.js'
-import { ApiError, bulkFailure, recordInvalid, recordNotFound, type ErrorDetails } from '../errors.js'
+import {
+  str,
+  type Account,
+  type CommentRecord,
+  type Json,
+  type JsonObject,
+  type TicketRecord,
+  type UserRecord,
+} from '../account.js'
+import { ApiError, bulkFailure, detailsCollector, recordInvalid, recordNotFound } from '../errors.js'
 import { membershipsOfUser } from './memberships.js'
 import { createUser, findUser, findUserByEmail, findUserByExternalId, normalizeTags } from './users.js'
 
@@ -60,24 +68,10 @@ export interface TicketWrite {
   audit: JsonObject
 }
 
-type Add = (field: string, error: string, description: string) => void
-
-function collector(): { details: ErrorDetails; add: Add } {
-  const details: ErrorDetails = {}
-  return {
-    details,
-    add: (field, error, description) => {
-      ;(details[field] ??= []).push({ description, error })
-    },
-  }
-}
+type Add = ReturnType<typeof detailsCollector>['add']
 
 function isObject(v: Json | undefined): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
-
-function str(v: Json | undefined): string | null {
-  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null
 }
 
 function isStaff(user: UserRecord): boolean {
@@ -382,7 +376,7 @@ function audit(
  * Throws 422 RecordInvalid listing every problem, before anything is written.
  */
 export function createTicket(account: Account, input: JsonObject, actorId: number | null): TicketWrite {
-  const { details, add } = collector()
+  const { details, add } = detailsCollector()
   checkEnums(input, add)
   let comment = parseComment(account, input.comment, add)
   if (!comment && typeof input.description === 'string' && input.description.trim() !== '') {
@@ -449,7 +443,7 @@ export function updateTicket(
   input: JsonObject,
   actorId: number | null,
 ): TicketWrite {
-  const { details, add } = collector()
+  const { details, add } = detailsCollector()
   if (ticket.status === 'closed') {
     add('status', 'ClosedPreventsUpdate', 'Status: closed prevents ticket update')
     throw recordInvalid(details)

@@ -15,8 +15,21 @@
  *   an `identities` array, so a 422 leaves the account unchanged.
  * - `create_or_update` matching and precedence: see `findUpsertTarget`.
  */
-import type { Account, IdentityRecord, Json, JsonObject, UserRecord } from '../account.js'
-import { fieldInvalid, recordInvalid, recordNotFound, type ErrorDetails } from '../errors.js'
+import {
+  str,
+  type Account,
+  type IdentityRecord,
+  type Json,
+  type JsonObject,
+  type UserRecord,
+} from '../account.js'
+import {
+  detailsCollector,
+  fieldInvalid,
+  recordInvalid,
+  recordNotFound,
+  type ErrorDetails,
+} from '../errors.js'
 import { checkCustomFieldValues, mergeCustomFieldValues, presentCustomFieldValues } from './custom-fields.js'
 import { addMembership, membershipsOfUser, removeMembership, replaceMemberships } from './memberships.js'
 
@@ -157,16 +170,9 @@ export function makePrimaryIdentity(account: Account, identity: IdentityRecord):
   }
 }
 
-function str(v: Json | undefined): string | null {
-  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null
-}
-
 /** Checks the attributes that have uniqueness or format rules; collects every problem. */
 function validate(account: Account, input: JsonObject, self: UserRecord | null): ErrorDetails {
-  const details: ErrorDetails = {}
-  const add = (field: string, error: string, description: string): void => {
-    ;(details[field] ??= []).push({ description, error })
-  }
+  const { details, add } = detailsCollector()
   if (self === null || input.name !== undefined) {
     const name = str(input.name)?.trim() ?? ''
     if (name === '') {
