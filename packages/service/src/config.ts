@@ -86,6 +86,10 @@ export interface DestinationSettings {
   skipVerifyEmail: boolean
   /** Create missing custom user fields from traits (off by default). */
   createMissingUserFields: boolean
+  /** A group call without userId upserts only the organization (off: it fails). */
+  sendGroupCallsWithoutUserId: boolean
+  /** An identify with `traits.company.remove: true` removes that organization membership. */
+  removeUsersFromOrganizations: boolean
 }
 
 export interface DestinationConfig {
@@ -114,6 +118,8 @@ const DEFAULT_SETTINGS: DestinationSettings = {
   verified: false,
   skipVerifyEmail: true,
   createMissingUserFields: false,
+  sendGroupCallsWithoutUserId: false,
+  removeUsersFromOrganizations: false,
 }
 
 const mappingValue: z.ZodType<MappingValue> = z.lazy(() =>
@@ -171,6 +177,8 @@ const fileSchema = z
                 verified: z.boolean().optional(),
                 skipVerifyEmail: z.boolean().optional(),
                 createMissingUserFields: z.boolean().optional(),
+                sendGroupCallsWithoutUserId: z.boolean().optional(),
+                removeUsersFromOrganizations: z.boolean().optional(),
               })
               .strict()
               .optional(),
@@ -319,6 +327,10 @@ function fromFile(
         skipVerifyEmail: d.settings?.skipVerifyEmail ?? DEFAULT_SETTINGS.skipVerifyEmail,
         createMissingUserFields:
           d.settings?.createMissingUserFields ?? DEFAULT_SETTINGS.createMissingUserFields,
+        sendGroupCallsWithoutUserId:
+          d.settings?.sendGroupCallsWithoutUserId ?? DEFAULT_SETTINGS.sendGroupCallsWithoutUserId,
+        removeUsersFromOrganizations:
+          d.settings?.removeUsersFromOrganizations ?? DEFAULT_SETTINGS.removeUsersFromOrganizations,
       },
       subscriptions,
     }

@@ -29,6 +29,7 @@ import { registerIngest, type IngestLimits, type Source } from './http/ingest/in
 import { backoffDelayMs } from './lib/backoff.js'
 import type { Clock } from './lib/clock.js'
 import { openSqliteQueue } from './queue/sqlite-queue.js'
+import { openDeliveryLog } from './store/delivery-log.js'
 import { openOAuthTokenStore, type OAuthTokenStore } from './store/oauth-tokens.js'
 import { openRejectedEventStore } from './store/rejected-events.js'
 import type { Credentials, OAuthTokenPair } from './zendesk/auth.js'
@@ -116,6 +117,10 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
   storeDb.pragma('busy_timeout = 5000')
   const rejected = openRejectedEventStore(storeDb)
   const oauthTokens = openOAuthTokenStore(storeDb, deps.clock)
+  const deliveryLog = openDeliveryLog(storeDb, {
+    clock: deps.clock,
+    onError: (err) => deps.log.warn({ err }, 'could not write the delivery log; will try again'),
+  })
 
   const clients = new Map<string, ZendeskClient>()
   const workers = new Map<string, DestinationWorker>()
@@ -161,6 +166,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
           random: Math.random,
         },
         log: deps.log,
+        deliveryLog,
         ...(deps.workerOptions ? { options: deps.workerOptions } : {}),
       },
     )
@@ -190,6 +196,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
   })
   registerAdmin(app, {
     rejected,
+    deliveryLog,
     queue,
     destinations: () =>
       new Map(
@@ -199,9 +206,13 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         ]),
       ),
   })
-  // Retention: done and dead jobs older than the retention, and old dedupe keys, go every 10 minutes.
+  // Retention: done and dead jobs older than the retention, old dedupe keys and old delivery-log
+  // rows go every 10 minutes.
   const janitor = setInterval(() => {
     queue.purge().catch((err: unknown) => deps.log.warn({ err }, 'queue purge failed; will try again'))
+    deliveryLog
+      .purge()
+      .catch((err: unknown) => deps.log.warn({ err }, 'delivery log purge failed; will try again'))
   }, 10 * 60_000)
   janitor.unref()
   // Readiness: the database answers, and each destination's Zendesk accepts our credentials
@@ -262,6 +273,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       await app.close()
       await Promise.all([...workers.values()].map((w) => w.stop()))
       await Promise.all([...clients.values()].map((c) => c.close()))
+      deliveryLog.flush()
       storeDb.close()
       await queue.close()
     },

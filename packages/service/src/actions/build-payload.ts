@@ -44,6 +44,14 @@ function coerce(field: Field, value: unknown): { ok: true; value: unknown } | { 
       return typeof value === 'object' && !Array.isArray(value)
         ? { ok: true, value }
         : { ok: false, message: 'must be an object' }
+    case 'array':
+      // A single value is a list of one (`tags: "vip"`); missing entries are dropped.
+      if (Array.isArray(value)) {
+        return { ok: true, value: value.filter((v) => v !== null && v !== undefined) }
+      }
+      return typeof value === 'object'
+        ? { ok: false, message: 'must be a list' }
+        : { ok: true, value: [value] }
   }
 }
 

@@ -12,7 +12,7 @@ import type { EventType } from '../spec/events.js'
 import type { JobResult } from '../zendesk/job-statuses.js'
 import type { ZendeskRequest, ZendeskResponse } from '../zendesk/request.js'
 
-export type FieldType = 'string' | 'integer' | 'boolean' | 'object'
+export type FieldType = 'string' | 'integer' | 'boolean' | 'object' | 'array'
 
 /** One input of an action. */
 export interface Field {
@@ -32,7 +32,9 @@ type ValueOf<T extends FieldType> = T extends 'string'
     ? number
     : T extends 'boolean'
       ? boolean
-      : Record<string, unknown>
+      : T extends 'array'
+        ? unknown[]
+        : Record<string, unknown>
 
 /** The payload an action receives: one typed value per field, absent when not required. */
 export type PayloadOf<F extends Fields> = {
@@ -83,11 +85,24 @@ export interface ActionZendesk {
 /**
  * The escape hatch for flows that one request cannot do (conventions §4.6): several requests
  * in order, or one request per record (the Events API takes one event per call). Returns one
- * outcome per item, in order: null when delivered, else the error (classified by delivery).
+ * outcome per item, in order: null when delivered (or a DeliveryNote: delivered, with a reason for
+ * the delivery log), else the error (classified by delivery).
  * Each action that uses it says why in a comment and has an emulator-backed test.
  */
 export interface PerformSpec<P, I> extends RecordSpec<P, I> {
   perform(items: I[], zendesk: ActionZendesk): Promise<unknown[]>
+}
+
+/**
+ * A `perform` outcome meaning "delivered", with a reason the delivery log shows, e.g. that there
+ * was nothing to change in Zendesk. It is not an error: the job is done.
+ */
+export class DeliveryNote {
+  readonly reason: string
+
+  constructor(reason: string) {
+    this.reason = reason
+  }
 }
 
 export type DeliverySpec<P, I> = BulkSpec<P, I> | PerformSpec<P, I>
@@ -106,6 +121,11 @@ export interface ActionDefinition<
   title: string
   description: string
   defaultTrigger: Trigger
+  /**
+   * False for optional actions: the presets leave them out, and a destination uses them only when
+   * a subscription names them (its trigger defaults to `defaultTrigger`).
+   */
+  preset?: boolean
   fields: F
   /** How records are built, merged and sent (`bulk` for historical reasons: most actions are). */
   bulk: S

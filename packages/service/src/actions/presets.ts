@@ -13,5 +13,8 @@ export interface SubscriptionSpec {
 }
 
 export function defaultSubscriptions(): SubscriptionSpec[] {
-  return [...ACTIONS.values()].map((a) => ({ actionId: a.id, trigger: a.defaultTrigger }))
+  // Optional actions (`preset: false`) run only where a subscription names them.
+  return [...ACTIONS.values()]
+    .filter((a) => a.preset !== false)
+    .map((a) => ({ actionId: a.id, trigger: a.defaultTrigger }))
 }

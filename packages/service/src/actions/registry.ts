@@ -1,10 +1,23 @@
 /** Every action that exists, by id (the id subscriptions store). */
+import { aliasExternalId } from './alias-external-id/alias-external-id.js'
+import { createTicket } from './create-ticket/create-ticket.js'
 import type { AnyAction } from './define-action.js'
 import { trackEvent } from './track-event/track-event.js'
+import { updateOrganizationMembership } from './update-organization-membership/update-organization-membership.js'
+import { updateTicket } from './update-ticket/update-ticket.js'
+import { upsertOrganization } from './upsert-organization/upsert-organization.js'
 import { upsertUser } from './upsert-user/upsert-user.js'
 
 export const ACTIONS: ReadonlyMap<string, AnyAction> = new Map(
-  [upsertUser as unknown as AnyAction, trackEvent as unknown as AnyAction].map((a) => [a.id, a]),
+  [
+    upsertUser as unknown as AnyAction,
+    trackEvent as unknown as AnyAction,
+    aliasExternalId as unknown as AnyAction,
+    createTicket as unknown as AnyAction,
+    updateTicket as unknown as AnyAction,
+    upsertOrganization as unknown as AnyAction,
+    updateOrganizationMembership as unknown as AnyAction,
+  ].map((a) => [a.id, a]),
 )
 
 export function findAction(id: string): AnyAction | undefined {

@@ -22,7 +22,8 @@
  *   order; a failure is `{id, index, error, details, status: 'Failed'}`); errors become outcomes
  *   in `classifyOutcome` only. A job settles once, after every record it contributed to has
  *   settled, with the most serious of their errors. Jobs that failed together (one call, one
- *   error) get one outcome, hence one retry time, so that they go out together again.
+ *   error) get one outcome, hence one retry time, so that they go out together again. Each
+ *   settlement is one row of the delivery log, with its reason (delivery-log-entry.ts).
  *
  * Leases. The worker is the only one delivering its destination (one process on the embedded
  * SQLite queue; with several nodes, the holder of the destination's delivery lease, ADR 0002).
@@ -50,6 +51,7 @@
  */
 import { buildPayload, PayloadError } from '../actions/build-payload.js'
 import {
+  DeliveryNote,
   isPerform,
   type ActionContext,
   type ActionZendesk,
@@ -65,6 +67,7 @@ import type { Clock } from '../lib/clock.js'
 import type { MappingValue } from '../mapping/mapping.js'
 import type { Job, Queue } from '../queue/queue.js'
 import type { SpecEvent } from '../spec/events.js'
+import type { DeliveryLog, NewDeliveryLogEntry } from '../store/delivery-log.js'
 import {
   isFailedResult,
   isFinished,
@@ -73,6 +76,7 @@ import {
   type JobStatus,
 } from '../zendesk/job-statuses.js'
 import type { ZendeskRequest, ZendeskResponse } from '../zendesk/request.js'
+import { deliveryLogEntry } from './delivery-log-entry.js'
 import { classifyOutcome, type Outcome, type OutcomeDeps } from './outcome.js'
 import { UserFields } from './user-fields.js'
 
@@ -153,6 +157,8 @@ export interface WorkerDeps {
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>
   outcome: OutcomeDeps
   log: Logger
+  /** Where each settled job is recorded with its outcome and reason (none in some unit tests). */
+  deliveryLog?: Pick<DeliveryLog, 'add'>
   options?: Partial<WorkerOptions>
 }
 
@@ -211,6 +217,10 @@ function kindOf(err: unknown): ErrorKind | undefined {
 function severity(err: unknown): number {
   if (err === null) {
     return 0
+  }
+  if (err instanceof DeliveryNote) {
+    // Delivered, with a reason for the log: kept over a plain success, never over an error.
+    return 0.5
   }
   switch (kindOf(err)) {
     case ERROR_KINDS.invalidEvent:
@@ -916,8 +926,14 @@ export class DestinationWorker {
       byAttempt.set(attempt, outcome)
       return outcome
     }
+    // One delivery-log row per settled job: what it carried, where it went, its outcome and why.
+    const entries: NewDeliveryLogEntry[] = []
     for (const { job, error } of settled) {
-      const outcome = outcomeOf(error, job.attempts + 1)
+      const outcome = outcomeOf(error instanceof DeliveryNote ? null : error, job.attempts + 1)
+      const event = job.payload as SpecEvent
+      const subs = this.d.subscriptions.filter((s) => matchesTrigger(s.trigger, event))
+      const actions = [...new Set(subs.map((s) => s.action.id))]
+      entries.push(deliveryLogEntry({ destinationId: this.d.id, job, actions, error, outcome, at: now }))
       switch (outcome.kind) {
         case 'delivered':
           delivered.push(job.id)
@@ -942,6 +958,11 @@ export class DestinationWorker {
     }
     for (const [reason, ids] of parked) {
       await this.deps.queue.park(ids, reason)
+    }
+    try {
+      this.deps.deliveryLog?.add(entries)
+    } catch (err) {
+      this.deps.log.warn({ err, destination: this.d.id }, 'could not write the delivery log')
     }
   }
 

@@ -67,3 +67,59 @@ export function createUserField(field: { key: string; title: string; type: strin
     limitClass: 'account',
   }
 }
+
+/**
+ * `GET /api/v2/users/show_many?external_ids=a,b` (≤ 100): the users with those external ids, in no
+ * guaranteed order (facts §2.2). External ids match case-insensitively (facts §2.1).
+ */
+export function showManyByExternalIds(externalIds: string[]): ZendeskRequest {
+  if (externalIds.length === 0 || externalIds.length > USERS_BULK_MAX) {
+    throw new RangeError(`show_many takes 1 to ${USERS_BULK_MAX} external ids, got ${externalIds.length}`)
+  }
+  return {
+    api: 'support',
+    method: 'GET',
+    path: 'users/show_many',
+    query: { external_ids: externalIds.join(',') },
+    limitClass: 'account',
+  }
+}
+
+/**
+ * `PUT /api/v2/users/update_many` with `{"users":[{id, …}]}` (≤ 100): a different change per
+ * user; answers a job status whose results follow the request's order (facts §2.2, §2.3).
+ */
+export function updateMany(users: ({ id: number } & Partial<ZendeskUserInput>)[]): ZendeskRequest {
+  if (users.length === 0 || users.length > USERS_BULK_MAX) {
+    throw new RangeError(`update_many takes 1 to ${USERS_BULK_MAX} users, got ${users.length}`)
+  }
+  return { api: 'support', method: 'PUT', path: 'users/update_many', body: { users }, limitClass: 'account' }
+}
+
+/**
+ * `GET /api/v2/users/search?external_id=…`: the user with exactly that external id (no search
+ * syntax; facts §2.2). For an external id that `show_many`'s comma-separated list cannot carry.
+ */
+export function searchByExternalId(externalId: string): ZendeskRequest {
+  return {
+    api: 'support',
+    method: 'GET',
+    path: 'users/search',
+    query: { external_id: externalId },
+    limitClass: 'account',
+  }
+}
+
+/**
+ * `GET /api/v2/users/search?query=email:"…"`: the users with that email among their identities
+ * (facts §2.2). Reads the search index, which may lag new users by a few minutes [D-search].
+ */
+export function searchByEmail(email: string): ZendeskRequest {
+  return {
+    api: 'support',
+    method: 'GET',
+    path: 'users/search',
+    query: { query: `email:"${email}"` },
+    limitClass: 'account',
+  }
+}

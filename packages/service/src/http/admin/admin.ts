@@ -13,6 +13,12 @@
  * - `POST /admin/api/destinations/:id/replay` — dead jobs back to ready (all of them, or
  *   `{"ids": [...]}`), attempts reset; answers how many.
  *
+ * - `GET /admin/api/delivery-log?destination=&job=&message_id=&outcome=&limit=N` — what happened to
+ *   each job, newest first (limit 1–1,000, default 100): one entry per settlement (delivered,
+ *   skipped, retry, failed, parked) with the event's messageId, type and name, the actions it
+ *   went to, the attempt and the reason (Zendesk's error details, our validation message, or why
+ *   nothing was sent).
+ *
  * The admin API has no authentication of its own yet: the service listens on loopback unless
  * HOST says otherwise.
  */
@@ -20,6 +26,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import { z } from 'zod'
 
 import { JOB_STATES, type Job, type JobState, type Queue, type QueueCounts } from '../../queue/queue.js'
+import { DELIVERY_OUTCOMES, type DeliveryLog, type DeliveryLogEntry } from '../../store/delivery-log.js'
 import type { RejectedEvent, RejectedEventStore } from '../../store/rejected-events.js'
 
 /** What the admin API shows of a destination's delivery. */
@@ -30,6 +37,7 @@ export interface DestinationStatus {
 
 export interface AdminDeps {
   rejected: Pick<RejectedEventStore, 'list' | 'count'>
+  deliveryLog?: Pick<DeliveryLog, 'list'>
   queue?: Pick<Queue, 'counts' | 'list' | 'replay'>
   /** Destination ids and their delivery status. */
   destinations?: () => Map<string, DestinationStatus>
@@ -74,7 +82,53 @@ export interface RejectedEventsResponse {
   events: RejectedEvent[]
 }
 
+const deliveryLogQuery = z.object({
+  destination: z.string().min(1).optional(),
+  job: z.coerce
+    .number({ error: 'must be a whole number' })
+    .int('must be a whole number')
+    .positive()
+    .optional(),
+  message_id: z.string().min(1).optional(),
+  outcome: z.enum(DELIVERY_OUTCOMES).optional(),
+  limit: z.coerce
+    .number({ error: 'must be a whole number' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(1000, 'must be at most 1000')
+    .default(100),
+})
+
+export interface DeliveryLogResponse {
+  entries: DeliveryLogEntry[]
+}
+
 export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
+  const { deliveryLog } = deps
+  if (deliveryLog) {
+    app.get('/admin/api/delivery-log', (request, reply) => {
+      const parsed = deliveryLogQuery.safeParse(request.query)
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]
+        return reply.code(400).send({
+          code: 'ADMIN_BAD_QUERY',
+          message: `${issue?.path.map(String).join('.') || 'query'}: ${issue?.message ?? 'invalid'}`,
+        })
+      }
+      const q = parsed.data
+      const body: DeliveryLogResponse = {
+        entries: deliveryLog.list({
+          limit: q.limit,
+          ...(q.destination !== undefined ? { destinationId: q.destination } : {}),
+          ...(q.job !== undefined ? { jobId: q.job } : {}),
+          ...(q.message_id !== undefined ? { messageId: q.message_id } : {}),
+          ...(q.outcome !== undefined ? { outcome: q.outcome } : {}),
+        }),
+      }
+      return reply.send(body)
+    })
+  }
+
   app.get('/admin/api/rejected-events', (request, reply) => {
     const parsed = rejectedEventsQuery.safeParse(request.query)
     if (!parsed.success) {

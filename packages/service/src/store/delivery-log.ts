@@ -1,0 +1,243 @@
+/**
+ * The delivery log: one row each time a job settles (delivered, skipped, retried, failed or
+ * parked), with the reason, so that an operator can see what happened to every record and why.
+ * SQLite table in the service database; the PostgreSQL variant comes with the several-nodes issue.
+ *
+ * - Bounded: at most `capacity` rows (the oldest go first), and rows older than `maxAgeMs` go at
+ *   each `purge` (the service's janitor calls it).
+ * - Indexed by job id, by message id, and by destination and time, the ways an operator asks.
+ * - Writes are buffered and committed together (every `flushEveryMs`, or at `flushAt` rows, and
+ *   before every read), so that settling a job one at a time does not cost a commit each; a crash
+ *   may lose the last rows of the log, never a job.
+ * - Reasons are cut to a bounded size. They come from our validation messages and Zendesk's error
+ *   details, which never hold credentials (zendesk/errors.ts keeps no request headers).
+ */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
+
+import type Database from 'better-sqlite3'
+
+import type { Clock } from '../lib/clock.js'
+
+export const DELIVERY_OUTCOMES = ['delivered', 'skipped', 'retry', 'failed', 'parked'] as const
+export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number]
+
+/** What the worker writes when a job settles. */
+export interface NewDeliveryLogEntry {
+  destinationId: string
+  jobId: number
+  messageId: string | null
+  /** The event's type: identify, track, group, page, screen, alias. */
+  type: string | null
+  /** The track's event name; null for other types. */
+  event: string | null
+  /** The actions the event went to (none when skipped). */
+  actions: string[]
+  outcome: DeliveryOutcome
+  /** Why: Zendesk's error details, our validation message, or why nothing was sent. */
+  reason: string | null
+  /** The attempt that settled (1 for the first). */
+  attempt: number
+  /** Epoch ms. */
+  at: number
+}
+
+/** A row as the admin API shows it. */
+export interface DeliveryLogEntry extends Omit<NewDeliveryLogEntry, 'at'> {
+  id: number
+  /** ISO 8601. */
+  time: string
+}
+
+export interface DeliveryLogQuery {
+  destinationId?: string
+  jobId?: number
+  messageId?: string
+  outcome?: DeliveryOutcome
+  limit: number
+}
+
+export interface DeliveryLog {
+  add(entries: NewDeliveryLogEntry[]): void
+  /** Newest first. */
+  list(query: DeliveryLogQuery): DeliveryLogEntry[]
+  count(): number
+  /** Deletes rows older than the maximum age, in chunks that leave the event loop free; returns how many. */
+  purge(): Promise<number>
+  /** Commits buffered rows now (before the database closes). */
+  flush(): void
+}
+
+export interface DeliveryLogOptions {
+  clock: Clock
+  /** Rows kept at most. Default 200,000. */
+  capacity?: number
+  /** Rows older than this go at `purge`. Default 7 days. */
+  maxAgeMs?: number
+  /** Buffered rows are committed at the latest after this long. Default 200 ms. */
+  flushEveryMs?: number
+  /** Buffered rows are committed at once when this many wait. Default 500. */
+  flushAt?: number
+  /** Told when a timed commit fails (its rows are kept for the next one, up to a bound). */
+  onError?: (err: unknown) => void
+}
+
+const MAX_REASON_CHARS = 2000
+/** Rows kept in memory while commits fail; beyond it the oldest are dropped. */
+const MAX_BUFFERED = 10_000
+const PURGE_CHUNK = 5000
+const MAX_TEXT_CHARS = 200
+
+function cut(s: string | null, max: number): string | null {
+  return s === null ? null : s.length > max ? `${s.slice(0, max - 1)}…` : s
+}
+
+export function openDeliveryLog(db: Database.Database, opts: DeliveryLogOptions): DeliveryLog {
+  const capacity = opts.capacity ?? 200_000
+  const maxAgeMs = opts.maxAgeMs ?? 7 * 24 * 60 * 60 * 1000
+  const flushEveryMs = opts.flushEveryMs ?? 200
+  const flushAt = opts.flushAt ?? 500
+  db.exec(`CREATE TABLE IF NOT EXISTS delivery_log (
+    id INTEGER PRIMARY KEY,
+    destination_id TEXT NOT NULL,
+    job_id INTEGER NOT NULL,
+    message_id TEXT,
+    type TEXT,
+    event TEXT,
+    actions TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    reason TEXT,
+    attempt INTEGER NOT NULL,
+    at INTEGER NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS delivery_log_job ON delivery_log (job_id);
+  CREATE INDEX IF NOT EXISTS delivery_log_message ON delivery_log (message_id);
+  CREATE INDEX IF NOT EXISTS delivery_log_destination_at ON delivery_log (destination_id, at)`)
+  const insert = db.prepare(
+    `INSERT INTO delivery_log (destination_id, job_id, message_id, type, event, actions, outcome, reason, attempt, at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  )
+  // Ids grow by one per row, so the rows beyond capacity are those below the newest id − capacity.
+  const trim = db.prepare('DELETE FROM delivery_log WHERE id <= ?')
+  // The oldest rows come first in id order, so each chunk finds its rows at the start of the table.
+  const purgeStmt = db.prepare(
+    `DELETE FROM delivery_log WHERE id IN (SELECT id FROM delivery_log WHERE at < ? ORDER BY id LIMIT ${PURGE_CHUNK})`,
+  )
+  const countStmt = db.prepare('SELECT COUNT(*) AS n FROM delivery_log')
+  const write = db.transaction((entries: NewDeliveryLogEntry[]) => {
+    let last = 0
+    for (const e of entries) {
+      const r = insert.run(
+        e.destinationId,
+        e.jobId,
+        cut(e.messageId, MAX_TEXT_CHARS),
+        e.type,
+        cut(e.event, MAX_TEXT_CHARS),
+        JSON.stringify(e.actions),
+        e.outcome,
+        cut(e.reason, MAX_REASON_CHARS),
+        e.attempt,
+        e.at,
+      )
+      last = Number(r.lastInsertRowid)
+    }
+    if (last > capacity) {
+      trim.run(last - capacity)
+    }
+  })
+
+  let buffer: NewDeliveryLogEntry[] = []
+  let timer: NodeJS.Timeout | null = null
+  const flush = (): void => {
+    if (timer !== null) {
+      clearTimeout(timer)
+      timer = null
+    }
+    if (buffer.length === 0) {
+      return
+    }
+    const entries = buffer
+    buffer = []
+    try {
+      write(entries)
+    } catch (err) {
+      buffer = [...entries, ...buffer].slice(-MAX_BUFFERED)
+      throw err
+    }
+  }
+  const flushLater = (): void => {
+    timer = null
+    try {
+      flush()
+    } catch (err) {
+      opts.onError?.(err)
+    }
+  }
+
+  return {
+    add(entries) {
+      if (entries.length === 0) {
+        return
+      }
+      buffer.push(...entries)
+      if (buffer.length >= flushAt) {
+        flush()
+      } else if (timer === null) {
+        timer = setTimeout(flushLater, flushEveryMs)
+        timer.unref()
+      }
+    },
+    list(q) {
+      flush()
+      const where: string[] = []
+      const params: (string | number)[] = []
+      if (q.destinationId !== undefined) {
+        where.push('destination_id = ?')
+        params.push(q.destinationId)
+      }
+      if (q.jobId !== undefined) {
+        where.push('job_id = ?')
+        params.push(q.jobId)
+      }
+      if (q.messageId !== undefined) {
+        where.push('message_id = ?')
+        params.push(q.messageId)
+      }
+      if (q.outcome !== undefined) {
+        where.push('outcome = ?')
+        params.push(q.outcome)
+      }
+      const sql = `SELECT * FROM delivery_log ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`
+      return (db.prepare(sql).all(...params, q.limit) as Record<string, unknown>[]).map((r) => ({
+        id: r.id as number,
+        destinationId: r.destination_id as string,
+        jobId: r.job_id as number,
+        messageId: r.message_id as string | null,
+        type: r.type as string | null,
+        event: r.event as string | null,
+        actions: JSON.parse(r.actions as string) as string[],
+        outcome: r.outcome as DeliveryOutcome,
+        reason: r.reason as string | null,
+        attempt: r.attempt as number,
+        time: new Date(r.at as number).toISOString(),
+      }))
+    },
+    count() {
+      flush()
+      return (countStmt.get() as { n: number }).n
+    },
+    async purge() {
+      flush()
+      const before = opts.clock.now() - maxAgeMs
+      let total = 0
+      for (;;) {
+        const n = purgeStmt.run(before).changes
+        total += n
+        if (n < PURGE_CHUNK) {
+          return total
+        }
+        await yieldToEventLoop()
+      }
+    },
+    flush,
+  }
+}
