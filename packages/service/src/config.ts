@@ -191,6 +191,7 @@ const fileSchema = z
                       .object({
                         types: z.array(z.enum(EVENT_TYPES)).min(1),
                         events: z.array(z.string()).optional(),
+                        exceptEvents: z.array(z.string()).optional(),
                       })
                       .strict()
                       .optional(),
@@ -311,7 +312,11 @@ function fromFile(
         const spec: SubscriptionSpec = {
           actionId: s.action,
           trigger: s.trigger
-            ? { types: s.trigger.types, ...(s.trigger.events ? { events: s.trigger.events } : {}) }
+            ? {
+                types: s.trigger.types,
+                ...(s.trigger.events ? { events: s.trigger.events } : {}),
+                ...(s.trigger.exceptEvents ? { exceptEvents: s.trigger.exceptEvents } : {}),
+              }
             : (action?.defaultTrigger ?? { types: [] }),
         }
         if (s.mapping) {

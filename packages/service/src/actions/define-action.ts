@@ -46,7 +46,10 @@ export type PayloadOf<F extends Fields> = {
 /** Which events an action takes: event types, and for track, optionally event names. */
 export interface Trigger {
   types: EventType[]
+  /** For tracks: only these event names (an allowlist, Segment's "Events" setting). */
   events?: string[]
+  /** For tracks: never these event names (e.g. the ticket events, which other actions take). */
+  exceptEvents?: string[]
 }
 
 /** What an action may know of the destination besides the payload (pure data, no I/O). */

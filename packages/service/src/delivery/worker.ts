@@ -187,8 +187,13 @@ export function matchesTrigger(trigger: Trigger, event: SpecEvent): boolean {
   if (!trigger.types.includes(event.type)) {
     return false
   }
-  if (event.type === 'track' && trigger.events && trigger.events.length > 0) {
-    return trigger.events.includes(event.event)
+  if (event.type === 'track') {
+    if (trigger.exceptEvents?.includes(event.event)) {
+      return false
+    }
+    if (trigger.events && trigger.events.length > 0) {
+      return trigger.events.includes(event.event)
+    }
   }
   return true
 }

@@ -79,3 +79,14 @@ describe('track-event', () => {
     })
   })
 })
+
+describe('track-event trigger', () => {
+  test('takes every track except the ticket events, which create-ticket and update-ticket take', async () => {
+    const { matchesTrigger } = await import('../../delivery/worker.js')
+    const ev = (event: string) =>
+      ({ type: 'track', event, userId: 'u', messageId: 'm', receivedAt: '', timestamp: '' }) as never
+    expect(matchesTrigger(trackEvent.defaultTrigger, ev('Order Completed'))).toBe(true)
+    expect(matchesTrigger(trackEvent.defaultTrigger, ev('Ticket Created'))).toBe(false)
+    expect(matchesTrigger(trackEvent.defaultTrigger, ev('Ticket Updated'))).toBe(false)
+  })
+})

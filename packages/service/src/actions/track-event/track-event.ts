@@ -114,7 +114,8 @@ export const trackEvent = defineAction({
   id: 'track-event',
   title: 'Track event',
   description: 'Sends a track call to Zendesk’s Events API, on the profile of the person it names.',
-  defaultTrigger: { types: ['track'] },
+  // As Customer.io's Track Event: the ticket events belong to create-ticket and update-ticket.
+  defaultTrigger: { types: ['track'], exceptEvents: ['Ticket Created', 'Ticket Updated'] },
   fields,
   bulk: {
     maxSize: 100,
