@@ -192,6 +192,7 @@ const fileSchema = z
                         types: z.array(z.enum(EVENT_TYPES)).min(1),
                         events: z.array(z.string()).optional(),
                         exceptEvents: z.array(z.string()).optional(),
+                        whenAny: z.array(z.string().startsWith('$.', 'a path starts with "$."')).optional(),
                       })
                       .strict()
                       .optional(),
@@ -316,6 +317,7 @@ function fromFile(
                 types: s.trigger.types,
                 ...(s.trigger.events ? { events: s.trigger.events } : {}),
                 ...(s.trigger.exceptEvents ? { exceptEvents: s.trigger.exceptEvents } : {}),
+                ...(s.trigger.whenAny ? { whenAny: s.trigger.whenAny } : {}),
               }
             : (action?.defaultTrigger ?? { types: [] }),
         }

@@ -50,6 +50,8 @@ export interface Trigger {
   events?: string[]
   /** For tracks: never these event names (e.g. the ticket events, which other actions take). */
   exceptEvents?: string[]
+  /** Only events where at least one of these paths (`$.traits.company.id`) has a value. */
+  whenAny?: string[]
 }
 
 /** What an action may know of the destination besides the payload (pure data, no I/O). */

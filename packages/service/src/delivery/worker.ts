@@ -64,7 +64,7 @@ import {
 } from '../actions/define-action.js'
 import { AppError, ERROR_KINDS, type ErrorKind } from '../errors.js'
 import type { Clock } from '../lib/clock.js'
-import type { MappingValue } from '../mapping/mapping.js'
+import { readPath, type MappingValue } from '../mapping/mapping.js'
 import type { Job, Queue } from '../queue/queue.js'
 import type { SpecEvent } from '../spec/events.js'
 import type { DeliveryLog, NewDeliveryLogEntry } from '../store/delivery-log.js'
@@ -185,6 +185,9 @@ interface Held {
 
 export function matchesTrigger(trigger: Trigger, event: SpecEvent): boolean {
   if (!trigger.types.includes(event.type)) {
+    return false
+  }
+  if (trigger.whenAny && !trigger.whenAny.some((path) => readPath(event, path) !== undefined)) {
     return false
   }
   if (event.type === 'track') {

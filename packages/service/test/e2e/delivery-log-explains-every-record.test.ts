@@ -53,8 +53,8 @@ describe('the delivery log explains what happened to every record', () => {
     expect(byMessage.get('m-ann')).toMatchObject({
       destinationId: 'default',
       type: 'identify',
-      // Every identify goes to update-organization-membership too (a no-op without traits.company.id).
-      actions: ['upsert-user', 'update-organization-membership'],
+      // update-organization-membership takes only identifies that name a company.
+      actions: ['upsert-user'],
       outcome: 'delivered',
       reason: null,
       attempt: 1,

@@ -182,7 +182,8 @@ export const updateOrganizationMembership = defineAction({
   title: 'Add or remove organization membership',
   description:
     'Makes the user a member of the organization named by traits.company.id, or removes that membership when company.remove is true and the destination allows it.',
-  defaultTrigger: { types: ['identify'] },
+  // Only identifies that name a company: the others cost nothing (no record, no slot).
+  defaultTrigger: { types: ['identify'], whenAny: ['$.traits.company.id', '$.context.traits.company.id'] },
   fields,
   bulk: {
     maxSize: 100,
