@@ -247,6 +247,12 @@ export class DestinationWorker {
   private readonly deps: WorkerDeps
   private readonly opts: WorkerOptions
   private inFlight: InFlight[] = []
+  /**
+   * Finished bulk jobs whose records are still to be settled. A poll frees their slots at once;
+   * the round sends the next bulk calls first and settles these after (the SQLite writes of a
+   * wave's settlement would otherwise delay the next wave by tens of milliseconds).
+   */
+  private toSettle: (() => Promise<void>)[] = []
   /** Multi-step deliveries (`perform` actions) under way; each holds one slot of the job window. */
   private readonly performing = new Set<Promise<void>>()
   /** Every job claimed and not settled yet, by id. */
@@ -337,10 +343,14 @@ export class DestinationWorker {
     ) {
       if (this.inFlight.length > 0) {
         await this.poll()
+        await this.settleFinished()
       }
       if (this.inFlight.length > 0 || this.performing.size > 0) {
         await this.deps.sleep(this.opts.pollIntervalMs, this.cancel.signal)
       }
+    }
+    if (!this.cancel.signal.aborted) {
+      await this.settleFinished()
     }
     graceTimer.abort()
     await graceOver
@@ -443,6 +453,7 @@ export class DestinationWorker {
       worked = (await this.poll()) || worked
     }
     if (this.authPausedSince !== null || this.stopping) {
+      await this.settleFinished()
       return worked
     }
     const free = this.opts.maxBulkJobsInFlight - this.inFlight.length - this.performing.size
@@ -464,6 +475,7 @@ export class DestinationWorker {
       }
     }
     worked = (await this.flushCarry(false)) || worked
+    await this.settleFinished()
     if (!worked && (this.inFlight.length > 0 || this.carry.size > 0 || this.performing.size > 0)) {
       const now = this.deps.clock.now()
       const next = Math.min(
@@ -475,6 +487,17 @@ export class DestinationWorker {
       return true
     }
     return worked
+  }
+
+  /** Settles the records of the bulk jobs the last polls found finished. */
+  private async settleFinished(): Promise<void> {
+    while (this.toSettle.length > 0) {
+      const batch = this.toSettle
+      this.toSettle = []
+      for (const settle of batch) {
+        await settle()
+      }
+    }
   }
 
   /**
@@ -801,16 +824,18 @@ export class DestinationWorker {
         const seenUnfinished = f.sentAt < this.lastPollAt ? this.lastPollAt : f.sentAt
         this.learnJobDuration((seenUnfinished + polledAt) / 2 - f.sentAt)
         done.push(f)
-        await this.settleJob(f, status)
+        this.toSettle.push(() => this.settleJob(f, status))
       } else if (!status && ids.includes(f.jobStatusId)) {
         // Expired or unknown: Zendesk keeps job statuses for a limited time (facts §7).
         done.push(f)
-        await this.settleItems(
-          f.items,
-          new AppError(
-            ERROR_KINDS.transient,
-            'ZD_JOB_STATUS_LOST',
-            `job status ${f.jobStatusId} is no longer available`,
+        this.toSettle.push(() =>
+          this.settleItems(
+            f.items,
+            new AppError(
+              ERROR_KINDS.transient,
+              'ZD_JOB_STATUS_LOST',
+              `job status ${f.jobStatusId} is no longer available`,
+            ),
           ),
         )
       }
