@@ -15,8 +15,9 @@
  *   §5); any other refusal is checked against the user's memberships before it is reported, so
  *   a localised message cannot turn an existing membership into a failure.
  */
+import { mapLimit } from '../lib/map-limit.js'
 import { AppError, ERROR_KINDS } from '../errors.js'
-import { isFailedResult, type JobResult } from '../zendesk/job-statuses.js'
+import { resultAt, isFailedResult, type JobResult } from '../zendesk/job-statuses.js'
 import {
   createMany as createManyMemberships,
   listOfUser,
@@ -51,34 +52,6 @@ export function chunks<T>(list: readonly T[], size: number): T[][] {
     out.push(list.slice(i, i + size))
   }
   return out
-}
-
-/** Runs `fn` over `items`, at most `limit` at once; results in the items' order. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length)
-  let next = 0
-  const lane = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next
-      next += 1
-      out[i] = await fn(items[i] as T, i)
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane))
-  return out
-}
-
-/** The result of the item at `position`: results follow the request's order; `index` wins. */
-export function resultAt(results: JobResult[], position: number): JobResult | undefined {
-  const inOrder = results[position]
-  if (inOrder && (inOrder.index === undefined || inOrder.index === position)) {
-    return inOrder
-  }
-  return results.find((r) => r.index === position)
 }
 
 /** A failed item of a bulk job as the error its record settles with (Zendesk refused it). */

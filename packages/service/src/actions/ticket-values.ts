@@ -4,7 +4,7 @@
  * properties, and turning a bulk job's per-ticket results into per-record outcomes.
  */
 import { AppError, ERROR_KINDS } from '../errors.js'
-import { isFailedResult, type JobResult } from '../zendesk/job-statuses.js'
+import { resultAt, isFailedResult, type JobResult } from '../zendesk/job-statuses.js'
 import {
   TICKET_PRIORITIES,
   TICKET_STATUSES,
@@ -105,18 +105,6 @@ export function mergeCustomFields(
     merged.set(f.id, f.value)
   }
   return [...merged].map(([id, value]) => ({ id, value }))
-}
-
-/**
- * The result of the ticket at `position` of a bulk job. Results come one per ticket in request
- * order (facts §7); where a result carries an `index` that disagrees, the index wins.
- */
-export function resultAt(results: JobResult[], position: number): JobResult | undefined {
-  const inOrder = results[position]
-  if (inOrder && (inOrder.index === undefined || inOrder.index === position)) {
-    return inOrder
-  }
-  return results.find((r) => r.index === position)
 }
 
 /**

@@ -71,6 +71,7 @@ import type { DeliveryLog, NewDeliveryLogEntry } from '../store/delivery-log.js'
 import {
   isFailedResult,
   isFinished,
+  resultAt,
   showMany,
   type JobResult,
   type JobStatus,
@@ -871,7 +872,7 @@ export class DestinationWorker {
     const succeeded: Item[] = []
     const missing: Item[] = []
     for (const [position, item] of f.items.entries()) {
-      const result = resultFor(results, position)
+      const result = resultAt(results, position)
       if (!result) {
         missing.push(item)
       } else if (isFailedResult(result)) {
@@ -1031,16 +1032,4 @@ export class DestinationWorker {
       )
     }
   }
-}
-
-/**
- * The result for the item at `position`. Results come one per item in request order (facts §2.3);
- * where a result carries an `index` that disagrees, the index wins.
- */
-function resultFor(results: JobResult[], position: number): JobResult | undefined {
-  const inOrder = results[position]
-  if (inOrder && (inOrder.index === undefined || inOrder.index === position)) {
-    return inOrder
-  }
-  return results.find((r) => r.index === position)
 }

@@ -45,3 +45,15 @@ export function isFinished(job: JobStatus): boolean {
 export function isFailedResult(r: JobResult): boolean {
   return r.status === 'Failed' || r.success === false || r.error !== undefined
 }
+
+/**
+ * The result for the item at `position` of a bulk job. Results come one per item in request
+ * order (facts §2.3, §7); where a result carries an `index` that disagrees, the index wins.
+ */
+export function resultAt(results: JobResult[], position: number): JobResult | undefined {
+  const inOrder = results[position]
+  if (inOrder && (inOrder.index === undefined || inOrder.index === position)) {
+    return inOrder
+  }
+  return results.find((r) => r.index === position)
+}

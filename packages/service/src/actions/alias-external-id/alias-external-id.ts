@@ -10,7 +10,7 @@
  * - Aliases of one batch apply in order: `a → b` then `b → c` moves the user to `c`.
  */
 import { AppError, ERROR_KINDS } from '../../errors.js'
-import { isFailedResult, type JobResult } from '../../zendesk/job-statuses.js'
+import { resultAt, isFailedResult } from '../../zendesk/job-statuses.js'
 import { searchByExternalId, showManyByExternalIds, updateMany, USERS_BULK_MAX } from '../../zendesk/users.js'
 import { defineAction, DeliveryNote, type ActionZendesk, type PayloadOf } from '../define-action.js'
 
@@ -69,14 +69,6 @@ async function holdersOf(externalIds: string[], zendesk: ActionZendesk): Promise
     note(r.body.users)
   }
   return holders
-}
-
-/** The result for position `i` of a job: by `index` where given, else in request order. */
-function resultAt(results: JobResult[], i: number): JobResult | undefined {
-  const inOrder = results[i]
-  return inOrder && (inOrder.index === undefined || inOrder.index === i)
-    ? inOrder
-    : results.find((r) => r.index === i)
 }
 
 async function moveExternalIds(records: AliasRecord[], zendesk: ActionZendesk): Promise<unknown[]> {

@@ -1,3 +1,4 @@
+import { mapLimit } from '../../lib/map-limit.js'
 import { AppError, ERROR_KINDS } from '../../errors.js'
 import {
   createMany,
@@ -183,19 +184,6 @@ function merge(a: CreateTicketRecord, b: CreateTicketRecord): CreateTicketRecord
   return { ticket, requester: b.requester }
 }
 
-/** Runs `task(i)` for i in [0, n) with at most `lanes` at once. */
-async function inLanes(n: number, lanes: number, task: (i: number) => Promise<void>): Promise<void> {
-  let next = 0
-  const lane = async (): Promise<void> => {
-    while (next < n) {
-      const i = next
-      next += 1
-      await task(i)
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(lanes, n) }, lane))
-}
-
 /**
  * Idempotency: the records whose external id some ticket already has. Zendesk offers no bulk
  * lookup of tickets by external id (show_many takes ticket ids; search reads an index that lags
@@ -208,7 +196,7 @@ async function findExisting(
   outcomes: unknown[],
   zendesk: ActionZendesk,
 ): Promise<void> {
-  await inLanes(records.length, LOOKUP_CONCURRENCY, async (i) => {
+  await mapLimit(records, LOOKUP_CONCURRENCY, async (_record, i) => {
     const externalId = records[i]?.ticket.external_id
     if (externalId === undefined) {
       return

@@ -1,3 +1,4 @@
+import { mapLimit } from '../../lib/map-limit.js'
 import { AppError, ERROR_KINDS } from '../../errors.js'
 import { trackEvent as trackEventRequest, trackUserEvent, type UserEventBody } from '../../zendesk/events.js'
 import { defineAction, type ActionContext, type PayloadOf } from '../define-action.js'
@@ -124,28 +125,14 @@ export const trackEvent = defineAction({
     key: () => null,
     merge: (_earlier, later) => later,
     // perform: the Events API has no bulk endpoint; each event is one call, a few at a time.
-    async perform(records, zendesk) {
-      const outcomes: unknown[] = new Array<unknown>(records.length).fill(null)
-      let next = 0
-      const lane = async (): Promise<void> => {
-        while (next < records.length) {
-          const i = next
-          next += 1
-          const r = records[i]
-          if (!r) {
-            continue
-          }
-          try {
-            await zendesk.send(
-              r.userId !== null ? trackUserEvent(r.userId, r.body) : trackEventRequest(r.body),
-            )
-          } catch (err) {
-            outcomes[i] = err
-          }
+    perform: (records, zendesk) =>
+      mapLimit(records, CONCURRENCY, async (r): Promise<unknown> => {
+        try {
+          await zendesk.send(r.userId !== null ? trackUserEvent(r.userId, r.body) : trackEventRequest(r.body))
+          return null
+        } catch (err) {
+          return err
         }
-      }
-      await Promise.all(Array.from({ length: Math.min(CONCURRENCY, records.length) }, lane))
-      return outcomes
-    },
+      }),
   },
 })

@@ -25,6 +25,7 @@
  *   (`MEMBERSHIP_USER_NOT_FOUND`). A removal for a user Zendesk does not have is done: there is
  *   nothing to remove.
  */
+import { mapLimit } from '../../lib/map-limit.js'
 import { AppError, ERROR_KINDS } from '../../errors.js'
 import { removeUserFromOrganization } from '../../zendesk/memberships.js'
 import { ZendeskError } from '../../zendesk/errors.js'
@@ -32,7 +33,6 @@ import type { ZendeskOrganization } from '../../zendesk/organizations.js'
 import { defineAction, DeliveryNote, type ActionContext, type PayloadOf } from '../define-action.js'
 import {
   addMemberships,
-  mapLimit,
   organizationsByExternalId,
   organizationsById,
   PER_RECORD_CONCURRENCY,

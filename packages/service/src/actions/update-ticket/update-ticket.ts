@@ -1,3 +1,4 @@
+import { mapLimit } from '../../lib/map-limit.js'
 import { AppError, ERROR_KINDS } from '../../errors.js'
 import { ZendeskError } from '../../zendesk/errors.js'
 import {
@@ -206,19 +207,6 @@ function merge(a: UpdateTicketRecord, b: UpdateTicketRecord): UpdateTicketRecord
   return { target: b.target, changes, comments: [...a.comments, ...b.comments] }
 }
 
-/** Runs `task(i)` for i in [0, n) with at most `lanes` at once. */
-async function inLanes(n: number, lanes: number, task: (i: number) => Promise<void>): Promise<void> {
-  let next = 0
-  const lane = async (): Promise<void> => {
-    while (next < n) {
-      const i = next
-      next += 1
-      await task(i)
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(lanes, n) }, lane))
-}
-
 /**
  * The ticket ids of each record: its own, or those carrying its external id. External ids are
  * not unique on tickets (facts §6): every ticket that carries it is updated (up to 100). One
@@ -230,7 +218,7 @@ async function resolveTargets(
   zendesk: ActionZendesk,
 ): Promise<number[][]> {
   const ids: number[][] = records.map((r) => ('id' in r.target ? [r.target.id] : []))
-  await inLanes(records.length, LOOKUP_CONCURRENCY, async (i) => {
+  await mapLimit(records, LOOKUP_CONCURRENCY, async (_record, i) => {
     const target = records[i]?.target
     if (target === undefined || !('externalId' in target)) {
       return

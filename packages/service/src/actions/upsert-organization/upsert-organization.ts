@@ -28,7 +28,7 @@
  * membership counts as success.
  */
 import { AppError, ERROR_KINDS } from '../../errors.js'
-import { isFailedResult, type JobResult } from '../../zendesk/job-statuses.js'
+import { isFailedResult, resultAt, type JobResult } from '../../zendesk/job-statuses.js'
 import {
   createMany,
   listOrganizationFields,
@@ -57,7 +57,6 @@ import {
   chunks,
   itemError,
   organizationsByExternalId,
-  resultAt,
   userIdsByExternalId,
   usersByEmail,
 } from '../organization-steps.js'
