@@ -1,5 +1,5 @@
 /**
- * The sync-engine benchmarks (issue 3, "Benchmarks"; bench/README.md explains each figure):
+ * The benchmarks of issues 3 to 6 ("Benchmarks"; bench/README.md explains each figure):
  *
  *   npm run bench -- [--json] [scenario ...] [--users N] [--baseline-users N] [--ingest-events N]
  *                    [--memory-events N] [--concurrency N] [--job-delay-ms N] [--time-scale X]
@@ -12,13 +12,28 @@ import { execFileSync } from 'node:child_process'
 import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 
+import { AUDIENCE_TARGETS, audienceSync, type AudienceTarget } from './audience-sync.js'
+import { cluster } from './cluster.js'
+import { groupSync } from './group-sync.js'
 import { identifySync, type IdentifySyncResult } from './identify-sync.js'
 import { ingest } from './ingest.js'
 import { memory } from './memory.js'
 import { profileChildrenInto } from './lib/processes.js'
 import { perEventBaseline } from './per-event-baseline.js'
+import { ticketSync } from './ticket-sync.js'
+import { trackSync } from './track-sync.js'
 
-const SCENARIOS = ['identify-sync', 'per-event-baseline', 'ingest', 'memory'] as const
+const SCENARIOS = [
+  'identify-sync',
+  'per-event-baseline',
+  'ingest',
+  'memory',
+  'group-sync',
+  'track-sync',
+  'ticket-sync',
+  'audience-sync',
+  'cluster',
+] as const
 type Scenario = (typeof SCENARIOS)[number]
 
 /** Targets of issue 3, for the table: field, comparison, limit. */
@@ -29,6 +44,10 @@ const TARGETS: Record<string, [string, '<=' | '>=', number][]> = {
   ],
   ingest: [['events_per_s', '>=', 20_000]],
   memory: [['peak_rss_mb', '<=', 250]],
+  // Issue 4.
+  'group-sync': [['requests_per_1000_events', '<=', 40]],
+  'track-sync': [['requests_per_1000_events', '<=', 1_005]],
+  'ticket-sync': [['requests_per_1000_events', '<=', 12]],
 }
 
 const USAGE = `Usage: npm run bench -- [--json] [scenario ...] [options]
@@ -41,6 +60,15 @@ Options:
   --baseline-users N     per-event-baseline: users (default 1000)
   --ingest-events N      ingest: events measured after a 10,000-event warm-up (default 200000)
   --memory-events N      memory: events queued behind the paused destination (default 1000000)
+  --group-events N       group-sync: group calls (default 10000)
+  --track-events N       track-sync: tracks (default 10000)
+  --ticket-events N      ticket-sync: "Ticket Created" tracks (default 5000)
+  --audience-profiles N  audience-sync: profiles, each in 3 audiences (default 10000)
+  --audience-targets L   audience-sync: support-users,sell-contacts (default both)
+  --cluster-events N     cluster: events measured per configuration (default 20000)
+  --lease-ttl-ms N       cluster: the nodes' delivery lease ttl (default: the service's, 15000)
+  --peer-events N        group-sync, track-sync, ticket-sync: events of their per-event baselines
+                         (default 200 groups, 500 tracks, 1000 tickets: about 1,000 calls each)
   --concurrency N        ingest clients (default 16 for ingest, 8 for memory, 4 for identify-sync)
   --job-delay-ms N       how long a Zendesk bulk job takes, before time scaling (default 2000)
   --time-scale X         emulator time scale for identify-sync and the baseline (default 10)
@@ -89,6 +117,14 @@ async function main(): Promise<void> {
       'baseline-users': { type: 'string' },
       'ingest-events': { type: 'string' },
       'memory-events': { type: 'string' },
+      'group-events': { type: 'string' },
+      'track-events': { type: 'string' },
+      'ticket-events': { type: 'string' },
+      'peer-events': { type: 'string' },
+      'audience-profiles': { type: 'string' },
+      'audience-targets': { type: 'string' },
+      'cluster-events': { type: 'string' },
+      'lease-ttl-ms': { type: 'string' },
       concurrency: { type: 'string' },
       'job-delay-ms': { type: 'string' },
       'time-scale': { type: 'string' },
@@ -170,6 +206,71 @@ async function main(): Promise<void> {
             ...common,
             events: positiveInt('ingest-events', values['ingest-events'], 200_000),
             concurrency: concurrency ?? 16,
+          })),
+        })
+        break
+      case 'group-sync':
+        print(
+          await groupSync({
+            ...common,
+            events: positiveInt('group-events', values['group-events'], 10_000),
+            baselineEvents: positiveInt('peer-events', values['peer-events'], 200),
+            timeScale,
+            concurrency: concurrency ?? 4,
+          }),
+        )
+        break
+      case 'track-sync':
+        print(
+          await trackSync({
+            ...common,
+            events: positiveInt('track-events', values['track-events'], 10_000),
+            baselineEvents: positiveInt('peer-events', values['peer-events'], 500),
+            timeScale,
+            concurrency: concurrency ?? 4,
+          }),
+        )
+        break
+      case 'ticket-sync':
+        print(
+          await ticketSync({
+            ...common,
+            events: positiveInt('ticket-events', values['ticket-events'], 5_000),
+            baselineEvents: positiveInt('peer-events', values['peer-events'], 1_000),
+            timeScale,
+            concurrency: concurrency ?? 4,
+          }),
+        )
+        break
+      case 'audience-sync': {
+        const targets = (values['audience-targets'] ?? AUDIENCE_TARGETS.join(','))
+          .split(',')
+          .map((t) => t.trim())
+        const bad = targets.filter((t) => !(AUDIENCE_TARGETS as readonly string[]).includes(t))
+        if (bad.length > 0) {
+          throw new Error(`--audience-targets: unknown ${bad.join(', ')}; use ${AUDIENCE_TARGETS.join(', ')}`)
+        }
+        for (const result of await audienceSync({
+          ...common,
+          profiles: positiveInt('audience-profiles', values['audience-profiles'], 10_000),
+          targets: targets as AudienceTarget[],
+          timeScale,
+          concurrency: concurrency ?? 4,
+        })) {
+          print(result)
+        }
+        break
+      }
+      case 'cluster':
+        print({
+          ...(await cluster({
+            ...common,
+            events: positiveInt('cluster-events', values['cluster-events'], 20_000),
+            concurrency: concurrency ?? 16,
+            leaseTtlMs:
+              values['lease-ttl-ms'] === undefined
+                ? null
+                : positiveInt('lease-ttl-ms', values['lease-ttl-ms'], 1),
           })),
         })
         break

@@ -11,6 +11,8 @@ import { promisify } from 'node:util'
 
 import { afterEach, beforeAll, describe, expect, test } from 'vitest'
 
+import { createTestDatabase } from '../packages/service/test/pg.js'
+
 const root = new URL('..', import.meta.url).pathname
 const run = promisify(execFile)
 const children: ChildProcess[] = []
@@ -69,5 +71,29 @@ describe('the build runs on plain Node', () => {
     const r = await fetch(`${url}/health`)
     const body = (await r.json()) as { status: string; destinations: { mode: string }[] }
     expect(body).toMatchObject({ status: 'ok', destinations: [{ id: 'default', mode: 'sandbox' }] })
+  })
+
+  test('with DATABASE_URL the built service finds its SQL migrations, migrates PostgreSQL and is ready', async () => {
+    const db = await createTestDatabase('zdd_test_build')
+    try {
+      const child = spawn(process.execPath, ['packages/service/dist/main.js'], {
+        cwd: root,
+        env: {
+          ...process.env,
+          PORT: '0',
+          DATA_DIR: mkdtempSync(join(tmpdir(), 'zdd-build-')),
+          DATABASE_URL: db.url,
+        },
+      })
+      children.push(child)
+      const line = await firstLine(child, /^zendesk-destination is running at http/)
+      const url = /running at (http:\/\/\S+)/.exec(line)?.[1]
+      const r = await fetch(`${url}/ready`)
+      expect(((await r.json()) as { database: string }).database).toBe('ok')
+      child.kill('SIGTERM')
+      await once(child, 'exit')
+    } finally {
+      await db.drop()
+    }
   })
 })

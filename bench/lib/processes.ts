@@ -32,6 +32,9 @@ const SERVICE_ENV = [
   'ZENDESK_EMAIL',
   'ZENDESK_API_TOKEN',
   'ZENDESK_SELL_TOKEN',
+  'DATABASE_URL',
+  'DATABASE_POOL_SIZE',
+  'LEASE_TTL_MS',
 ]
 
 export interface Child {
@@ -193,7 +196,12 @@ export interface ServiceChild extends Child {
  * free port and a fresh DATA_DIR (removed by `stop`). The URL comes from the "zendesk-destination is
  * running at URL" line (sandbox mode) or fastify's "Server listening at URL" log line.
  */
-export async function startService(zendeskUrl: string, dist = false): Promise<ServiceChild> {
+export async function startService(
+  zendeskUrl: string,
+  dist = false,
+  /** More environment (e.g. DATABASE_URL for the PostgreSQL backend). */
+  extraEnv: Record<string, string> = {},
+): Promise<ServiceChild> {
   const dataDir = mkdtempSync(join(tmpdir(), 'zdd-bench-'))
   const env: NodeJS.ProcessEnv = { ...process.env }
   for (const k of SERVICE_ENV) {
@@ -207,6 +215,7 @@ export async function startService(zendeskUrl: string, dist = false): Promise<Se
     ZENDESK_OAUTH_CLIENT_ID: OAUTH_CLIENT_ID,
     ZENDESK_OAUTH_CLIENT_SECRET: OAUTH_CLIENT_SECRET,
     WRITE_KEY,
+    ...extraEnv,
   })
   let child: Child
   try {

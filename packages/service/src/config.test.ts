@@ -305,3 +305,57 @@ destinations:
     )
   })
 })
+
+describe('how upsert-user finds users (settings)', () => {
+  const withSettings = (settings: string) => `
+sources:
+  - { id: web, writeKey: "12345678", destinations: [support] }
+destinations:
+  - id: support
+    zendesk: { subdomain: acme, oauth: { clientId: zdd, clientSecret: s } }
+    settings: { ${settings} }
+`
+
+  test('by external_id, without changing primary emails, unless the file says otherwise', () => {
+    expect(loadConfig({}, withSettings('')).destinations[0]?.settings).toMatchObject({
+      matchUsersBy: 'external_id',
+      updatePrimaryEmail: false,
+    })
+    expect(
+      loadConfig({}, withSettings('matchUsersBy: email, updatePrimaryEmail: true')).destinations[0]?.settings,
+    ).toMatchObject({ matchUsersBy: 'email', updatePrimaryEmail: true })
+  })
+
+  test('another way of matching is refused with its path', () => {
+    expect(problemsOf(() => loadConfig({}, withSettings('matchUsersBy: phone')))).toEqual([
+      expect.stringMatching(/^destinations\[0\]\.settings\.matchUsersBy: /),
+    ])
+  })
+})
+
+describe('the database setting', () => {
+  test('without DATABASE_URL the queue and state stay in the SQLite file in DATA_DIR', () => {
+    expect(loadConfig({}).database).toBeNull()
+  })
+
+  test('DATABASE_URL selects PostgreSQL, with a pool of DATABASE_POOL_SIZE connections (default 10)', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://zdd:secret@db.internal:5432/zdd' }).database).toEqual({
+      url: 'postgres://zdd:secret@db.internal:5432/zdd',
+      poolSize: 10,
+    })
+    expect(
+      loadConfig({ DATABASE_URL: 'postgresql://db.internal/zdd', DATABASE_POOL_SIZE: '25' }).database,
+    ).toEqual({ url: 'postgresql://db.internal/zdd', poolSize: 25 })
+  })
+
+  test('a DATABASE_URL that is not a PostgreSQL URL is refused without repeating it', () => {
+    const problems = problemsOf(() =>
+      loadConfig({ DATABASE_URL: 'mysql://zdd:secret@db/zdd', DATABASE_POOL_SIZE: '0' }),
+    )
+    expect(problems).toEqual([
+      'DATABASE_URL: must be a postgres:// (or postgresql://) URL',
+      expect.stringMatching(/^DATABASE_POOL_SIZE: /),
+    ])
+    expect(problems.join('\n')).not.toContain('secret')
+  })
+})

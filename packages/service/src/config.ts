@@ -11,8 +11,18 @@
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 
-import type { SubscriptionSpec } from './actions/presets.js'
+import {
+  isPresetName,
+  presetSubscriptions,
+  PRESET_NAMES,
+  translateSettings,
+  unknownSettingMessage,
+  type PresetName,
+  type SubscriptionSpec,
+} from './actions/presets.js'
 import { findAction } from './actions/registry.js'
+import type { ActivationConfig } from './actions/sync-audience-common/activation.js'
+import { activationsSchema, toActivations } from './actions/sync-audience-common/activation-config.js'
 import { ConfigError } from './errors.js'
 import { validateMapping, type MappingValue } from './mapping/mapping.js'
 import { EVENT_TYPES } from './spec/events.js'
@@ -25,6 +35,18 @@ const envSchema = z.object({
   HOST: z.string().default('127.0.0.1').describe('Interface the HTTP server listens on.'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080).describe('HTTP port.'),
   DATA_DIR: z.string().default('./data').describe('Folder for the embedded SQLite database.'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// (or postgresql://) URL')
+    .optional()
+    .describe('PostgreSQL for the queue and the stored state instead of SQLite (several nodes).'),
+  DATABASE_POOL_SIZE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(200)
+    .default(10)
+    .describe('PostgreSQL connections per process at most.'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WRITE_KEY: z.string().min(1).default('sandbox-write-key').describe('Write key for ingest (Basic user).'),
   CONFIG_FILE: z.string().optional().describe('YAML file with several sources and destinations.'),
@@ -50,6 +72,15 @@ const envSchema = z.object({
   ZENDESK_EMAIL: z.string().optional().describe('Acting user for a legacy API token.'),
   ZENDESK_API_TOKEN: z.string().optional().describe('Legacy API token (stops working on 2027-04-30).'),
   ZENDESK_SELL_TOKEN: z.string().optional(),
+  LEASE_TTL_MS: z.coerce
+    .number()
+    .int()
+    .min(300)
+    .max(600_000)
+    .default(15_000)
+    .describe(
+      'Several nodes (DATABASE_URL): how long a delivery lease lasts without renewal; a dead node’s destinations move within about 4/3 of it.',
+    ),
 })
 
 export type ZendeskConnection =
@@ -67,6 +98,8 @@ export type ZendeskConnection =
       oauthTokens: OAuthTokensConfig | null
       apiToken: { email: string; token: string } | null
       sellToken: string | null
+      /** Sell's limit per token, when not Sell's documented 36,000 an hour (an emulator). */
+      sellRequestsPerHour?: number
     }
 
 export interface OAuthTokensConfig {
@@ -86,10 +119,27 @@ export interface DestinationSettings {
   skipVerifyEmail: boolean
   /** Create missing custom user fields from traits (off by default). */
   createMissingUserFields: boolean
+  /** Create missing custom organization fields from group traits (off by default). */
+  createMissingOrganizationFields: boolean
+  /** How many custom fields this destination may create, user and organization fields together. */
+  maxCreatedFields: number
   /** A group call without userId upserts only the organization (off: it fails). */
   sendGroupCallsWithoutUserId: boolean
   /** An identify with `traits.company.remove: true` removes that organization membership. */
   removeUsersFromOrganizations: boolean
+  /**
+   * How upsert-user finds the Zendesk user: by `external_id` (the userId), else by email (Zendesk's
+   * own rule); or by `email` (Segment's and Customer.io's rule; needs traits.email).
+   */
+  matchUsersBy: 'external_id' | 'email'
+  /** An identify's email becomes the user's primary email (RudderStack's `searchByExternalId`). */
+  updatePrimaryEmail: boolean
+  /** Events API: the event's source (Zendesk reserves `zendesk`); track-event's default otherwise. */
+  eventSource?: string
+  /** Events API: the profile's source (default: the event source). */
+  profileSource?: string
+  /** Events API: the profile's type (default `customer`). */
+  profileType?: string
 }
 
 export interface DestinationConfig {
@@ -98,6 +148,10 @@ export interface DestinationConfig {
   settings: DestinationSettings
   /** The destination's subscriptions; the presets when the configuration gives none. */
   subscriptions: SubscriptionSpec[] | null
+  /** The compatibility preset named in the configuration (actions/presets.ts), if any. */
+  preset?: PresetName
+  /** Audience activations (docs/audiences.md); none when absent. */
+  activations?: ActivationConfig[]
 }
 
 export interface SourceConfig {
@@ -109,7 +163,11 @@ export interface SourceConfig {
 export interface Config {
   http: { host: string; port: number }
   dataDir: string
+  /** PostgreSQL instead of the SQLite file in dataDir (queue and stored state); null: SQLite. */
+  database: { url: string; poolSize: number } | null
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL']
+  /** Several nodes on one PostgreSQL: the delivery leases (cluster/lease.ts, docs/deployment.md). */
+  cluster: { leaseTtlMs: number }
   sources: SourceConfig[]
   destinations: DestinationConfig[]
 }
@@ -118,8 +176,12 @@ const DEFAULT_SETTINGS: DestinationSettings = {
   verified: false,
   skipVerifyEmail: true,
   createMissingUserFields: false,
+  createMissingOrganizationFields: false,
+  maxCreatedFields: 50,
   sendGroupCallsWithoutUserId: false,
   removeUsersFromOrganizations: false,
+  matchUsersBy: 'external_id',
+  updatePrimaryEmail: false,
 }
 
 const mappingValue: z.ZodType<MappingValue> = z.lazy(() =>
@@ -150,6 +212,7 @@ const zendeskSchema = z
       .strict()
       .optional(),
     sellToken: z.string().min(1).optional(),
+    sellRequestsPerHour: z.number().int().min(3600).optional(),
   })
   .strict()
 
@@ -172,16 +235,35 @@ const fileSchema = z
           .object({
             id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and hyphens'),
             zendesk: zendeskSchema,
+            preset: z.enum(PRESET_NAMES).optional(),
             settings: z
               .object({
                 verified: z.boolean().optional(),
                 skipVerifyEmail: z.boolean().optional(),
                 createMissingUserFields: z.boolean().optional(),
+                createMissingOrganizationFields: z.boolean().optional(),
+                maxCreatedFields: z.number().int().min(0).max(1000).optional(),
                 sendGroupCallsWithoutUserId: z.boolean().optional(),
                 removeUsersFromOrganizations: z.boolean().optional(),
+                matchUsersBy: z.enum(['external_id', 'email']).optional(),
+                updatePrimaryEmail: z.boolean().optional(),
+                // The Events allowlist (Segment's "Events"): only these track names go to track-event.
+                events: z
+                  .array(z.string().trim().min(1, 'must not be empty'))
+                  .min(1, 'must list at least one event name (leave it out to send every track)')
+                  .optional(),
+                eventSource: z
+                  .string()
+                  .trim()
+                  .min(1, 'must not be empty')
+                  .refine((v) => v.toLowerCase() !== 'zendesk', 'Zendesk reserves the event source "zendesk"')
+                  .optional(),
+                profileSource: z.string().trim().min(1, 'must not be empty').optional(),
+                profileType: z.string().trim().min(1, 'must not be empty').optional(),
               })
               .strict()
               .optional(),
+            activations: activationsSchema.optional(),
             subscriptions: z
               .array(
                 z
@@ -207,6 +289,67 @@ const fileSchema = z
       .min(1, 'must list at least one destination'),
   })
   .strict()
+
+/** Our setting names, for messages. */
+const settingNames = (): string[] =>
+  Object.keys(fileSchema.shape.destinations.element.shape.settings.unwrap().shape)
+
+/** A file whose presets' setting names were made ours, and how to name them back. */
+interface PresetTranslation {
+  file: unknown
+  /** By destination index: the preset. */
+  presets: Map<number, PresetName>
+  /** By destination index: our setting name → the name the file used. */
+  givenAs: Map<number, Record<string, string>>
+}
+
+/**
+ * A destination with a preset may use the platform's setting names (actions/presets.ts): they
+ * become ours, with the preset's defaults, before the schema checks them.
+ */
+function translatePresets(file: unknown, problems: string[]): PresetTranslation {
+  const out: PresetTranslation = { file, presets: new Map(), givenAs: new Map() }
+  const list = (file as { destinations?: unknown } | null)?.destinations
+  if (!Array.isArray(list)) {
+    return out
+  }
+  const destinations = list.map((d: unknown, di) => {
+    const dest = d as Record<string, unknown> | null
+    if (typeof dest !== 'object' || dest === null || !isPresetName(dest.preset)) {
+      return d
+    }
+    const given = dest.settings ?? {}
+    if (typeof given !== 'object' || given === null || Array.isArray(given)) {
+      return d // the schema names the problem
+    }
+    const t = translateSettings(dest.preset, given as Record<string, unknown>, `destinations[${di}].settings`)
+    problems.push(...t.problems)
+    out.presets.set(di, dest.preset)
+    out.givenAs.set(di, t.givenAs)
+    return { ...dest, settings: t.settings }
+  })
+  out.file = { ...(file as Record<string, unknown>), destinations }
+  return out
+}
+
+/** A schema problem as the user wrote the file: a preset's settings under the platform's names. */
+function issueProblems(i: z.core.$ZodIssue, t: PresetTranslation): string[] {
+  const [top, di, key, name] = i.path
+  const preset =
+    top === 'destinations' && typeof di === 'number' && key === 'settings' ? t.presets.get(di) : undefined
+  if (preset !== undefined && typeof di === 'number') {
+    if (i.code === 'unrecognized_keys' && name === undefined) {
+      return i.keys.map(
+        (k) => `destinations[${di}].settings.${k}: ${unknownSettingMessage(preset, k, settingNames())}`,
+      )
+    }
+    const given = typeof name === 'string' ? t.givenAs.get(di)?.[name] : undefined
+    if (given !== undefined) {
+      return [`${pathOf([...i.path.slice(0, 3), given, ...i.path.slice(4)])}: ${i.message}`]
+    }
+  }
+  return [`${pathOf(i.path) || '(file)'}: ${i.message}`]
+}
 
 function pathOf(path: PropertyKey[]): string {
   return path.reduce<string>(
@@ -273,6 +416,7 @@ function connection(z0: z.infer<typeof zendeskSchema>, path: string, problems: s
       : null,
     apiToken: z0.apiToken ?? null,
     sellToken: z0.sellToken ?? null,
+    ...(z0.sellRequestsPerHour !== undefined ? { sellRequestsPerHour: z0.sellRequestsPerHour } : {}),
   }
 }
 
@@ -288,10 +432,11 @@ function fromFile(
     problems.push(`config file: not valid YAML: ${(err as Error).message}`)
     return { sources: [], destinations: [] }
   }
-  const parsed = fileSchema.safeParse(interpolate(raw, env, '', problems))
+  const presets = translatePresets(interpolate(raw, env, '', problems), problems)
+  const parsed = fileSchema.safeParse(presets.file)
   if (!parsed.success) {
     for (const i of parsed.error.issues) {
-      problems.push(`${pathOf(i.path) || '(file)'}: ${i.message}`)
+      problems.push(...issueProblems(i, presets))
     }
     return { sources: [], destinations: [] }
   }
@@ -326,6 +471,13 @@ function fromFile(
         }
         return spec
       }) ?? null
+    // A preset (or the Events allowlist) gives the subscriptions the file does not list.
+    const events = d.settings?.events
+    if (subscriptions !== null && events !== undefined) {
+      problems.push(
+        `destinations[${di}].settings.${presets.givenAs.get(di)?.events ?? 'events'}: the allowlist is the trigger of the default track-event subscription; with subscriptions listed, give it as that subscription's trigger.events`,
+      )
+    }
     return {
       id: d.id,
       zendesk: connection(d.zendesk, `destinations[${di}].zendesk`, problems),
@@ -334,12 +486,35 @@ function fromFile(
         skipVerifyEmail: d.settings?.skipVerifyEmail ?? DEFAULT_SETTINGS.skipVerifyEmail,
         createMissingUserFields:
           d.settings?.createMissingUserFields ?? DEFAULT_SETTINGS.createMissingUserFields,
+        createMissingOrganizationFields:
+          d.settings?.createMissingOrganizationFields ?? DEFAULT_SETTINGS.createMissingOrganizationFields,
+        maxCreatedFields: d.settings?.maxCreatedFields ?? DEFAULT_SETTINGS.maxCreatedFields,
         sendGroupCallsWithoutUserId:
           d.settings?.sendGroupCallsWithoutUserId ?? DEFAULT_SETTINGS.sendGroupCallsWithoutUserId,
         removeUsersFromOrganizations:
           d.settings?.removeUsersFromOrganizations ?? DEFAULT_SETTINGS.removeUsersFromOrganizations,
+        matchUsersBy: d.settings?.matchUsersBy ?? DEFAULT_SETTINGS.matchUsersBy,
+        updatePrimaryEmail: d.settings?.updatePrimaryEmail ?? DEFAULT_SETTINGS.updatePrimaryEmail,
+        ...(d.settings?.eventSource !== undefined ? { eventSource: d.settings.eventSource } : {}),
+        ...(d.settings?.profileSource !== undefined ? { profileSource: d.settings.profileSource } : {}),
+        ...(d.settings?.profileType !== undefined ? { profileType: d.settings.profileType } : {}),
       },
-      subscriptions,
+      subscriptions:
+        subscriptions ??
+        (d.preset !== undefined || events !== undefined
+          ? presetSubscriptions(d.preset ?? null, events)
+          : null),
+      ...(d.preset !== undefined ? { preset: d.preset } : {}),
+      ...(d.activations
+        ? { activations: toActivations(d.activations, `destinations[${di}].activations`, problems) }
+        : {}),
+    }
+  })
+  // Sell-contacts activations need the Sell token (the sandbox has its own).
+  destinations.forEach((d, i) => {
+    const sell = d.activations?.some((a) => a.target === 'sell-contacts') ?? false
+    if (sell && d.zendesk.mode === 'remote' && d.zendesk.sellToken === null) {
+      problems.push(`destinations[${i}].zendesk.sellToken: required for sell-contacts activations`)
     }
   })
   const ids = new Set<string>()
@@ -461,7 +636,9 @@ export function loadConfig(
   return Object.freeze({
     http: { host: e.HOST, port: e.PORT },
     dataDir: e.DATA_DIR,
+    database: e.DATABASE_URL ? { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE } : null,
     logLevel: e.LOG_LEVEL,
+    cluster: { leaseTtlMs: e.LEASE_TTL_MS },
     sources,
     destinations,
   })

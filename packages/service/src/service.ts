@@ -1,21 +1,23 @@
 /**
- * Assembles the running service from a Config: the SQLite queue and store in DATA_DIR, one
- * Zendesk client and delivery worker per destination, and the HTTP app (health, ingest).
+ * Assembles the running service from a Config: the queue and store (SQLite in DATA_DIR, or
+ * PostgreSQL with DATABASE_URL: db/open-backend.ts), one Zendesk client and delivery worker per
+ * destination, and the HTTP app (health, ingest).
  * `main.ts` calls it with the process's config; end-to-end tests call it with theirs.
  *
  * Reads top to bottom as the pipeline: store → Zendesk clients → workers → HTTP.
  */
 import { randomUUID } from 'node:crypto'
-import { mkdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { hostname } from 'node:os'
 import { setTimeout as delay } from 'node:timers/promises'
 
-import Database from 'better-sqlite3'
 import type { FastifyInstance } from 'fastify'
 
 import { defaultSubscriptions, type SubscriptionSpec } from './actions/presets.js'
 import { findAction } from './actions/registry.js'
+import { LocalLeases, type DeliveryLeases } from './cluster/lease.js'
+import { ensureLeaseTables, PgDeliveryLeases } from './cluster/pg-leases.js'
 import type { Config, DestinationConfig } from './config.js'
+import { openBackend } from './db/open-backend.js'
 import {
   DestinationWorker,
   type Logger,
@@ -23,15 +25,19 @@ import {
   type WorkerOptions,
   type ZendeskSender,
 } from './delivery/worker.js'
+import {
+  activationRecorder,
+  activationRuntime,
+  withConfiguredAudiences,
+} from './delivery/audience-activations.js'
 import { registerAdmin } from './http/admin/admin.js'
+import { registerAudienceIngest } from './http/ingest/audiences.js'
 import { buildApp } from './http/app.js'
 import { registerIngest, type IngestLimits, type Source } from './http/ingest/ingest.js'
 import { backoffDelayMs } from './lib/backoff.js'
 import type { Clock } from './lib/clock.js'
-import { openSqliteQueue } from './queue/sqlite-queue.js'
-import { openDeliveryLog } from './store/delivery-log.js'
-import { openOAuthTokenStore, type OAuthTokenStore } from './store/oauth-tokens.js'
-import { openRejectedEventStore } from './store/rejected-events.js'
+import { openActivationStoreFile } from './store/activations.js'
+import type { OAuthTokenStore } from './store/oauth-tokens.js'
 import type { Credentials, OAuthTokenPair } from './zendesk/auth.js'
 import { createZendeskClient, type ZendeskClient } from './zendesk/client.js'
 import { ZendeskRateLimiter } from './zendesk/rate-limiter.js'
@@ -59,6 +65,8 @@ export interface ServiceDeps {
   retryBaseMs?: number
   /** Zendesk request timeout, ms. */
   zendeskTimeoutMs?: number
+  /** This process's node id in the cluster (default: host name and a random suffix, new each start). */
+  nodeId?: string
 }
 
 export interface RunningService {
@@ -66,6 +74,8 @@ export interface RunningService {
   url: string
   workers: Map<string, DestinationWorker>
   clients: Map<string, ZendeskClient>
+  /** The delivery leases of this node (every one on the embedded queue; with PostgreSQL, its share). */
+  leases: DeliveryLeases
   /** Stops intake, lets workers settle what is in flight, closes the database. */
   stop(): Promise<void>
 }
@@ -81,16 +91,16 @@ function subscriptionsOf(specs: SubscriptionSpec[]): Subscription[] {
  * For an OAuth token pair: the pair to start with (the stored, rotated one unless the configured
  * pair changed) and the callback that stores each rotation before the client uses it.
  */
-function tokenPairOf(
+async function tokenPairOf(
   destinationId: string,
   configured: Credentials,
   store: OAuthTokenStore,
   log: Logger,
-): { credentials: Credentials; onRotate?: (pair: OAuthTokenPair) => void } {
+): Promise<{ credentials: Credentials; onRotate?: (pair: OAuthTokenPair) => Promise<void> }> {
   if (configured.kind !== 'oauth_tokens') {
     return { credentials: configured }
   }
-  const { credentials, source } = store.startingCredentials(destinationId, configured)
+  const { credentials, source } = await store.startingCredentials(destinationId, configured)
   if (source === 'configured_replaced_stored') {
     log.info(
       { destination: destinationId },
@@ -104,36 +114,53 @@ function tokenPairOf(
 }
 
 export async function startService(config: Config, deps: ServiceDeps): Promise<RunningService> {
-  mkdirSync(config.dataDir, { recursive: true })
-  const dbPath = join(config.dataDir, 'zendesk-destination.sqlite')
-  const queue = openSqliteQueue({
-    path: dbPath,
+  const backend = await openBackend({
+    dataDir: config.dataDir,
+    database: config.database,
     clock: deps.clock,
-    retentionMs: 7 * 24 * 60 * 60 * 1000,
-    dedupeWindowMs: 24 * 60 * 60 * 1000,
+    log: deps.log,
   })
-  const storeDb = new Database(dbPath)
-  storeDb.pragma('journal_mode = WAL')
-  storeDb.pragma('busy_timeout = 5000')
-  const rejected = openRejectedEventStore(storeDb)
-  const oauthTokens = openOAuthTokenStore(storeDb, deps.clock)
-  const deliveryLog = openDeliveryLog(storeDb, {
-    clock: deps.clock,
-    onError: (err) => deps.log.warn({ err }, 'could not write the delivery log; will try again'),
-  })
+  const { queue, rejected, oauthTokens, actionMemory, deliveryLog } = backend
+  // Audience activation data and memberships (docs/audiences.md); SQLite in DATA_DIR for now.
+  const activations = openActivationStoreFile(config.dataDir)
+
+  // Which destinations this node delivers: all of them on the embedded queue; with PostgreSQL, the
+  // ones whose delivery lease it holds (cluster/lease.ts).
+  const nodeId = deps.nodeId ?? `${hostname()}-${randomUUID().slice(0, 8)}`
+  const destinationIds = config.destinations.map((d) => d.id)
+  let leases: DeliveryLeases
+  if (backend.pool) {
+    await ensureLeaseTables(backend.pool)
+    leases = new PgDeliveryLeases({
+      db: backend.pool,
+      nodeId,
+      destinationIds,
+      ttlMs: config.cluster.leaseTtlMs,
+      clock: deps.clock,
+      sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : {}).catch(() => undefined),
+      log: deps.log,
+    })
+  } else {
+    leases = new LocalLeases({ nodeId, destinationIds, clock: deps.clock })
+  }
 
   const clients = new Map<string, ZendeskClient>()
   const workers = new Map<string, DestinationWorker>()
   for (const d of config.destinations) {
     const z = await deps.resolveZendesk(d)
-    const { credentials, onRotate } = tokenPairOf(d.id, z.credentials, oauthTokens, deps.log)
+    const { credentials, onRotate } = await tokenPairOf(d.id, z.credentials, oauthTokens, deps.log)
     const client = createZendeskClient({
       supportBaseUrl: z.baseUrl,
       sellBaseUrl: z.sellBaseUrl,
       credentials,
       ...(onRotate ? { onRotate } : {}),
       ...(z.sellToken ? { sellToken: z.sellToken } : {}),
-      limiter: new ZendeskRateLimiter({ clock: deps.clock }),
+      limiter: new ZendeskRateLimiter({
+        clock: deps.clock,
+        ...(d.zendesk.mode === 'remote' && d.zendesk.sellRequestsPerHour !== undefined
+          ? { sellPerSecond: d.zendesk.sellRequestsPerHour / 3600 }
+          : {}),
+      }),
       clock: deps.clock,
       timeoutMs: deps.zendeskTimeoutMs ?? 30_000,
       logger: { debug: () => {}, warn: (o, m) => deps.log.warn(o, m), error: (o, m) => deps.log.error(o, m) },
@@ -147,11 +174,21 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
           () => false,
         ),
     }
+    const audienceRuntimes = (d.activations ?? []).map(activationRuntime)
+    if (audienceRuntimes.some((r) => r.config.target === 'sell-contacts')) {
+      deps.log.warn(
+        { destination: d.id },
+        'Zendesk Sell is reported to reach end of life on 2027-08-31 (unverified): prefer support-users activations',
+      )
+    }
     const worker = new DestinationWorker(
       {
         id: d.id,
         settings: { ...d.settings },
-        subscriptions: subscriptionsOf(d.subscriptions ?? defaultSubscriptions()),
+        subscriptions: [
+          ...subscriptionsOf(d.subscriptions ?? defaultSubscriptions()),
+          ...audienceRuntimes.flatMap((r) => r.subscriptions),
+        ],
         zendesk: sender,
       },
       {
@@ -167,6 +204,15 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         },
         log: deps.log,
         deliveryLog,
+        actionMemory,
+        ...(audienceRuntimes.length > 0
+          ? {
+              onSettled: activationRecorder(d.id, audienceRuntimes, activations, deps.clock, (err) =>
+                deps.log.warn({ err, destination: d.id }, 'could not record activation data'),
+              ),
+            }
+          : {}),
+        lease: { holds: () => leases.holds(d.id), exclusiveUntil: () => leases.exclusiveUntil(d.id) },
         ...(deps.workerOptions ? { options: deps.workerOptions } : {}),
       },
     )
@@ -193,10 +239,21 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         workers.get(id)?.wake()
       }
     },
+    extraRoutes: (scope, kit) =>
+      registerAudienceIngest(scope, kit, {
+        newMessageId: () => `zdd-${randomUUID()}`,
+        rejected,
+        activations,
+      }),
   })
+  const activationConfigs = new Map(config.destinations.map((d) => [d.id, d.activations ?? []]))
   registerAdmin(app, {
     rejected,
     deliveryLog,
+    activations: {
+      summary: async (id) =>
+        withConfiguredAudiences(await activations.summary(id), activationConfigs.get(id) ?? []),
+    },
     queue,
     destinations: () =>
       new Map(
@@ -241,19 +298,34 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         return {
           id,
           reachable: r.ok,
+          delivering: w?.delivers ?? false,
           paused_for_auth: w?.pausedForAuth ?? false,
           single_requests: w?.usesSingleRequests ?? false,
         }
       }),
     )
     const ready = database === 'ok'
+    // The delivery leases this node holds: the destinations it delivers now.
+    const held = leases.held().map((l) => ({
+      destination: l.destinationId,
+      since: new Date(l.since).toISOString(),
+      until: l.until === null ? null : new Date(l.until).toISOString(),
+    }))
     return reply
       .code(ready ? 200 : 503)
-      .send({ status: ready ? 'ready' : 'not_ready', database, destinations })
+      .send({ status: ready ? 'ready' : 'not_ready', database, node: nodeId, leases: held, destinations })
   })
   await app.listen({ host: config.http.host, port: config.http.port })
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : config.http.port
+  // A worker wakes when its node gains or loses the destination's lease, instead of at the end of
+  // its pause (which waits for the batching window or the next job-status poll).
+  leases.onChange(({ gained, lost }) => {
+    for (const id of [...gained, ...lost]) {
+      workers.get(id)?.wake()
+    }
+  })
+  await leases.start()
   for (const w of workers.values()) {
     w.start()
   }
@@ -264,6 +336,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     url: `http://${config.http.host}:${port}`,
     workers,
     clients,
+    leases,
     async stop() {
       if (stopped) {
         return
@@ -272,10 +345,11 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       clearInterval(janitor)
       await app.close()
       await Promise.all([...workers.values()].map((w) => w.stop()))
+      // After the workers have settled or released their jobs: another node takes over at once.
+      await leases.stop()
       await Promise.all([...clients.values()].map((c) => c.close()))
-      deliveryLog.flush()
-      storeDb.close()
-      await queue.close()
+      await backend.close()
+      activations.close()
     },
   }
 }

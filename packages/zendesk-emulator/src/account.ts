@@ -328,6 +328,8 @@ export interface AccountData {
   identities: IdentityMap
   userFields: Map<number, CustomFieldRecord>
   organizationFields: Map<number, CustomFieldRecord>
+  /** Custom ticket fields (the system ones are constants of model/custom-fields.ts). */
+  ticketFields: Map<number, CustomFieldRecord>
   organizations: Map<number, OrganizationRecord>
   memberships: Map<number, MembershipRecord>
   tickets: Map<number, TicketRecord>
@@ -346,6 +348,7 @@ export function emptyAccountData(): AccountData {
     identities: new IdentityMap(),
     userFields: new Map(),
     organizationFields: new Map(),
+    ticketFields: new Map(),
     organizations: new Map(),
     memberships: new Map(),
     tickets: new Map(),

@@ -10,6 +10,7 @@
 import { Account } from './account.js'
 import { parseConfigPatch } from './config-schema.js'
 import { Faults } from './faults.js'
+import { seedCustomFields } from './model/custom-fields.js'
 import { seedUsers } from './model/users.js'
 import {
   DEFAULT_CONFIG,
@@ -23,7 +24,7 @@ import { RequestLog } from './request-log.js'
 import { buildServer } from './server.js'
 
 export { PLAN_LIMITS, DEFAULT_CONFIG, DEFAULT_SEED } from './options.js'
-export type { EmulatorConfig, EmulatorOptions, Plan, SeedAccount } from './options.js'
+export type { EmulatorConfig, EmulatorOptions, Plan, SeedAccount, SeedFields } from './options.js'
 export type { FaultRule } from './faults.js'
 export type { RequestLogEntry } from './request-log.js'
 
@@ -55,6 +56,7 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
     seed: seedOverrides,
     randomSeed = 42,
     faults: initialFaults,
+    fields: seedFields,
     ...rest
   } = options
   const seed: SeedAccount = { ...DEFAULT_SEED, ...seedOverrides }
@@ -79,8 +81,10 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
     faults.clear()
     log.clear()
     seedUsers(account)
+    seedCustomFields(account, seedFields)
   }
   seedUsers(account)
+  seedCustomFields(account, seedFields)
   if (initialFaults) {
     faults.add(initialFaults)
   }

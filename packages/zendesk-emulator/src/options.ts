@@ -75,6 +75,19 @@ export interface EmulatorOptions extends Partial<EmulatorConfig> {
   randomSeed?: number
   /** Scheduled faults from the start (the same shape as `POST /__emulator/faults`). */
   faults?: unknown[]
+  /**
+   * Custom fields that exist from the start and after every reset, each as `POST {kind}_fields`
+   * takes it, e.g. `{ user: [{ key: 'plan', title: 'Plan', type: 'text' }] }`. A field Zendesk
+   * would refuse makes `createEmulator` throw.
+   */
+  fields?: SeedFields
+}
+
+/** Seeded custom fields per kind (model/custom-fields.ts says what each kind takes). */
+export interface SeedFields {
+  user?: Record<string, unknown>[]
+  organization?: Record<string, unknown>[]
+  ticket?: Record<string, unknown>[]
 }
 
 export const DEFAULT_SEED: SeedAccount = {

@@ -9,6 +9,8 @@
  */
 import type { MappingValue } from '../mapping/mapping.js'
 import type { EventType } from '../spec/events.js'
+import type { ActionMemory } from '../lib/action-memory.js'
+import type { FieldCatalog, FieldKind } from '../zendesk/custom-fields.js'
 import type { JobResult } from '../zendesk/job-statuses.js'
 import type { ZendeskRequest, ZendeskResponse } from '../zendesk/request.js'
 
@@ -56,9 +58,30 @@ export interface Trigger {
 
 /** What an action may know of the destination besides the payload (pure data, no I/O). */
 export interface ActionContext {
-  /** Keys of the custom user fields that exist in Zendesk (null: not known yet). */
+  /**
+   * Keys of the custom user fields that exist in Zendesk (null: not known yet). Older form of
+   * `fields.user`, kept while tests and actions still give it.
+   */
   userFieldKeys: ReadonlySet<string> | null
+  /**
+   * The custom fields Zendesk has, per kind, as delivery last read them (zendesk/custom-fields.ts).
+   * A kind is present when the round's payloads of an action declaring it (`customFields`) carry
+   * custom-field values; absent or null: not known, and the action keeps its older behaviour.
+   */
+  fields?: Partial<Record<FieldKind, FieldCatalog | null>>
   settings: Readonly<Record<string, unknown>>
+  /**
+   * Says something about this record for the delivery log: the job is delivered with this note
+   * (e.g. values left out because Zendesk has no such field). Delivery gives one per record.
+   */
+  note?: (reason: string) => void
+}
+
+/** Where an action's payload carries custom-field values, so that delivery can prepare the fields. */
+export interface CustomFieldsSpec<P> {
+  kind: FieldKind
+  /** The values by the names the event gives them (`fieldCandidates`); empty when none. */
+  candidates(payload: P): Record<string, unknown>
 }
 
 /** What every action says about its records, however they are sent. */
@@ -77,6 +100,43 @@ export interface BulkSpec<P, I> extends RecordSpec<P, I> {
   request(items: I[]): ZendeskRequest
   /** The one-record request for accounts that refuse the bulk call (403). */
   single(item: I): ZendeskRequest
+  /**
+   * Optional lookups before the bulk call, for settings that need them (most records need none):
+   * one entry per item, undefined to send it, else its outcome (as `perform`'s), settled without
+   * sending it. Thrown errors settle every item (retried when transient).
+   */
+  prepare?(
+    items: I[],
+    zendesk: ActionZendesk,
+    settings: Readonly<Record<string, unknown>>,
+  ): Promise<unknown[]>
+  /** Optional extra requests after the bulk call, only for the records whose results need them. */
+  followUp?: FollowUpSpec<I>
+}
+
+/**
+ * Extra requests after a bulk call, for the few records whose job result calls for them (a
+ * lookup, an identity change, a clearer reason for a failure). The others settle from their results
+ * at once, so the common case costs nothing more.
+ */
+export interface FollowUpSpec<I> {
+  /** Whether a record needs the follow-up, given its job result (pure, no I/O). */
+  needed(item: I, result: JobResult, settings: Readonly<Record<string, unknown>>): boolean
+  /**
+   * The job result a bulk call would have given, from the answer to the record's `single`
+   * request (accounts that refuse bulk calls); without it, records sent singly get no follow-up.
+   */
+  singleResult?(item: I, response: ZendeskResponse): JobResult
+  /**
+   * The follow-up of the records that need it: one outcome per entry, as `perform`'s (null:
+   * delivered; a DeliveryNote; an error). A thrown error settles them all. `error` is what a
+   * failed record settles with unless the follow-up says better (sent singly: the client's error).
+   */
+  run(
+    entries: { item: I; result: JobResult; error?: unknown }[],
+    zendesk: ActionZendesk,
+    settings: Readonly<Record<string, unknown>>,
+  ): Promise<unknown[]>
 }
 
 /** Zendesk as a `perform` sees it: requests still go through delivery's limiter and client. */
@@ -95,7 +155,18 @@ export interface ActionZendesk {
  * Each action that uses it says why in a comment and has an emulator-backed test.
  */
 export interface PerformSpec<P, I> extends RecordSpec<P, I> {
-  perform(items: I[], zendesk: ActionZendesk): Promise<unknown[]>
+  perform(items: I[], zendesk: ActionZendesk, env?: PerformEnv): Promise<unknown[]>
+}
+
+/** What a `perform` may use besides Zendesk. */
+export interface PerformEnv {
+  /**
+   * What this action remembers in this destination between deliveries (store/action-memory.ts);
+   * null where delivery runs without one, and then the action must ask Zendesk instead.
+   */
+  memory: ActionMemory | null
+  /** The time (epoch ms), from delivery's injected clock. */
+  now: () => number
 }
 
 /**
@@ -134,6 +205,8 @@ export interface ActionDefinition<
   fields: F
   /** How records are built, merged and sent (`bulk` for historical reasons: most actions are). */
   bulk: S
+  /** The custom fields its payloads carry values for (users, organizations or tickets). */
+  customFields?: CustomFieldsSpec<PayloadOf<F>>
 }
 
 /** Declares an action, keeping its field, payload and record types. */

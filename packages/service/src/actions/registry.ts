@@ -2,6 +2,8 @@
 import { aliasExternalId } from './alias-external-id/alias-external-id.js'
 import { createTicket } from './create-ticket/create-ticket.js'
 import type { AnyAction } from './define-action.js'
+import { syncAudienceToSellContacts } from './sync-audience-to-sell-contacts/sync-audience-to-sell-contacts.js'
+import { syncAudienceToSupportUsers } from './sync-audience-to-support-users/sync-audience-to-support-users.js'
 import { trackEvent } from './track-event/track-event.js'
 import { updateOrganizationMembership } from './update-organization-membership/update-organization-membership.js'
 import { updateTicket } from './update-ticket/update-ticket.js'
@@ -17,6 +19,9 @@ export const ACTIONS: ReadonlyMap<string, AnyAction> = new Map(
     updateTicket as unknown as AnyAction,
     upsertOrganization as unknown as AnyAction,
     updateOrganizationMembership as unknown as AnyAction,
+    // Audience activations (preset: false): configured per destination under `activations`.
+    syncAudienceToSupportUsers as unknown as AnyAction,
+    syncAudienceToSellContacts as unknown as AnyAction,
   ].map((a) => [a.id, a]),
 )
 

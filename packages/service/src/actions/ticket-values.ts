@@ -12,6 +12,8 @@ import {
   type TicketCustomField,
 } from '../zendesk/tickets.js'
 import type { MappingValue } from '../mapping/mapping.js'
+import { recordFieldValues } from './custom-field-values.js'
+import type { ActionContext } from './define-action.js'
 
 /**
  * Custom fields as an object of ticket-field id → value. Zendesk's own list form
@@ -91,6 +93,32 @@ export function customFieldList(
     return { id: Number(key.trim()), value: v ?? null }
   })
 }
+
+/**
+ * Custom fields from an object of ticket-field id (or title in snake_case) → value. With the
+ * list of ticket fields in the context, each value is coerced to its field's type and what is
+ * left out (no such field, or a value the type cannot take) is noted for the delivery log
+ * (zendesk/custom-fields.ts); without it, ids are sent as given (`customFieldList`).
+ */
+export function ticketCustomFields(
+  field: string,
+  value: Record<string, unknown> | undefined,
+  ctx: ActionContext,
+): TicketCustomField[] | undefined {
+  if (value === undefined) {
+    return undefined
+  }
+  const values = recordFieldValues('ticket', value, ctx)
+  if (values === undefined) {
+    return customFieldList(field, value)
+  }
+  return Object.entries(values).map(([id, v]) => ({ id: Number(id), value: v }))
+}
+
+/** The candidates of the ticket actions' custom fields (delivery prepares the ticket fields). */
+export const ticketFieldCandidates = (p: {
+  customFields?: Record<string, unknown>
+}): Record<string, unknown> => p.customFields ?? {}
 
 /** Custom fields merged by id, later values winning; undefined when neither side has any. */
 export function mergeCustomFields(

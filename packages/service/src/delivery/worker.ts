@@ -6,16 +6,22 @@
  * - Route: each job's event goes to the destination's subscriptions whose trigger matches; an
  *   event that matches none is done (recorded as skipped).
  * - Map: the subscription's mapping gives the action's payload; a payload problem fails the job
- *   (the sender must fix the event) and never touches Zendesk. Mapping needs the list of custom
- *   user fields: when Zendesk cannot list them and no earlier list is known, the round's jobs
- *   settle with that error (retried, or parked on an auth failure) rather than go out without
- *   their custom fields. With `createMissingUserFields`, the fields the round's traits lack are
- *   created before its records are built (user-fields.ts); a field that cannot be created is
- *   left out of the records, which still go.
+ *   (the sender must fix the event) and never touches Zendesk. Payloads with custom-field values
+ *   (users, organizations, tickets) need that kind's list of fields (custom-fields.ts: cached,
+ *   read again when stale or when a name is unknown): when Zendesk cannot list them and no earlier
+ *   list is known, those payloads' jobs settle with that error (retried, or parked on an auth
+ *   failure) rather than go out without their custom fields. With `createMissingUserFields` or
+ *   `createMissingOrganizationFields`, the fields the round's values lack are created before its
+ *   records are built; a field that cannot be created is left out of the records, which still go.
+ *   What a record leaves out (no such field, a value the field's type cannot take) is noted by the
+ *   action (`ActionContext.note`): the job is delivered, and the delivery log says what was left out.
  * - Batch: records of one action merge per person in job order (later values win) and go out in
  *   bulk calls of at most `maxSize` records.
  * - Send: through the Zendesk client, which waits for its rate-limit budget. A bulk call answers
- *   a job status; up to `maxBulkJobsInFlight` are polled together with `show_many`. A failed poll
+ *   a job status; up to `maxBulkJobsInFlight` are polled together with `show_many`, and so are
+ *   the jobs of `perform` actions (`runJob` waits for the shared poll: one request sees the jobs
+ *   of every batch and step). A poll is timed to when the oldest job should be done, by the
+ *   job duration learned from earlier polls. A failed poll
  *   leaves the jobs in flight and is tried again with a growing interval (up to 30 s); an auth
  *   failure on a poll pauses the destination, and polling goes on once the credentials work.
  * - Settle: each record settles from its own result in the job status (results are in request
@@ -24,6 +30,9 @@
  *   settled, with the most serious of their errors. Jobs that failed together (one call, one
  *   error) get one outcome, hence one retry time, so that they go out together again. Each
  *   settlement is one row of the delivery log, with its reason (delivery-log-entry.ts).
+ * - Around a bulk call, an action may look things up first (`prepare`: records it decides settle
+ *   without being sent) and follow up the few results that need more requests (`followUp`: in the
+ *   background after a bulk job, in turn for records sent one by one); the others settle at once.
  *
  * Leases. The worker is the only one delivering its destination (one process on the embedded
  * SQLite queue; with several nodes, the holder of the destination's delivery lease, ADR 0002).
@@ -36,6 +45,17 @@
  * - While it works, every job it holds (mapping, waiting for the rate limiter, in a bulk call,
  *   being sent one by one) has its lease renewed every `leaseMs / 3`, so a long wait never lets
  *   another claim take a job that is still on its way.
+ * - With several nodes, the worker claims and sends only while its node holds the destination's
+ *   delivery lease (`deps.lease`, cluster/lease.ts). Losing it: nothing new is claimed or sent
+ *   (partial batches waiting for the window are dropped, a `perform`'s next request fails as
+ *   transient), bulk jobs and performs already under way settle for up to `LEASE_LOST_DRAIN_MS`,
+ *   then every job still held is released for the new holder. All that only while no other node
+ *   can hold the lease yet (`exclusiveUntil`: a lease let go to rebalance runs out a ttl later);
+ *   once another may, the worker drops what it holds without touching the queue, as the new
+ *   holder takes those jobs back itself. Gaining it (and the first round of a single process,
+ *   which always holds it): once nothing of the earlier tenure is left, the "at start" release
+ *   above runs, so a dead holder's jobs are taken over at once, not after their job lease;
+ *   failover time is the delivery lease's alone.
  *
  * Two conditions change how the worker runs:
  * - Bulk refused (403 on a bulk endpoint while the single endpoint answers for the record, even
@@ -58,17 +78,21 @@ import {
   type AnyAction,
   type BulkSpec,
   type Fields,
+  type FollowUpSpec,
   type PayloadOf,
   type PerformSpec,
   type Trigger,
 } from '../actions/define-action.js'
 import { AppError, ERROR_KINDS, type ErrorKind } from '../errors.js'
+import type { ActionMemoryStore } from '../lib/action-memory.js'
 import type { Clock } from '../lib/clock.js'
 import { readPath, type MappingValue } from '../mapping/mapping.js'
 import type { Job, Queue } from '../queue/queue.js'
+import { isAudienceEvent } from '../spec/audiences.js'
 import type { SpecEvent } from '../spec/events.js'
 import type { DeliveryLog, NewDeliveryLogEntry } from '../store/delivery-log.js'
 import {
+  failedResultError,
   isFailedResult,
   isFinished,
   resultAt,
@@ -79,7 +103,7 @@ import {
 import type { ZendeskRequest, ZendeskResponse } from '../zendesk/request.js'
 import { deliveryLogEntry } from './delivery-log-entry.js'
 import { classifyOutcome, type Outcome, type OutcomeDeps } from './outcome.js'
-import { UserFields } from './user-fields.js'
+import { CustomFields } from './custom-fields.js'
 
 /** What the worker needs of the Zendesk client. */
 export interface ZendeskSender {
@@ -99,6 +123,18 @@ export interface Subscription {
   action: AnyAction
   trigger: Trigger
   mapping?: Record<string, MappingValue>
+  /** Takes audience events (`type: 'audience'`, spec/audiences.ts), which no trigger matches. */
+  audiences?: boolean
+  /** Turns the event into what the mapping reads (an activation's stream events into audience events). */
+  prepare?: (event: unknown) => unknown
+}
+
+/** A settled job as `onSettled` sees it: its worst result, its outcome, the subscriptions it went to. */
+export interface SettledJob {
+  job: Job
+  error: unknown
+  outcome: Outcome
+  subscriptions: Subscription[]
 }
 
 export interface DestinationRuntime {
@@ -127,8 +163,10 @@ export interface WorkerOptions {
    * (facts §7); the default leaves 2 for other integrations of the account.
    */
   maxBulkJobsInFlight: number
-  /** How long the list of user fields is trusted. */
+  /** How long a list of custom fields (user, organization, ticket) is trusted. */
   userFieldsTtlMs: number
+  /** Shortest time between two reads of a list of custom fields that unknown names cause. */
+  unknownFieldRefreshGapMs: number
   /** How often parked credentials are tried again. */
   authProbeMs: number
 }
@@ -141,6 +179,7 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
   minPollGapMs: 50,
   maxBulkJobsInFlight: 28,
   userFieldsTtlMs: 5 * 60_000,
+  unknownFieldRefreshGapMs: 30_000,
   authProbeMs: 30_000,
 }
 
@@ -150,6 +189,8 @@ const RECORDS_PER_BULK_CALL = 100
 const SINGLE_MODE_CLAIM_LIMIT = 60
 /** Longest wait between polls after failed ones. */
 const MAX_POLL_BACKOFF_MS = 30_000
+/** How long work under way may settle after the delivery lease is lost, before its jobs are released. */
+const LEASE_LOST_DRAIN_MS = 30_000
 
 export interface WorkerDeps {
   queue: Queue
@@ -160,6 +201,15 @@ export interface WorkerDeps {
   log: Logger
   /** Where each settled job is recorded with its outcome and reason (none in some unit tests). */
   deliveryLog?: Pick<DeliveryLog, 'add'>
+  /** Told of every settlement (audience activation data, store/activations.ts); must not throw. */
+  onSettled?: (settled: SettledJob[]) => void
+  /** What `perform` actions remember between deliveries; without it they ask Zendesk instead. */
+  actionMemory?: ActionMemoryStore
+  /**
+   * Whether this node holds the destination's delivery lease now (cluster/lease.ts); absent: it
+   * always does (one process).
+   */
+  lease?: { holds(): boolean; exclusiveUntil(): number }
   options?: Partial<WorkerOptions>
 }
 
@@ -173,8 +223,11 @@ interface Item {
 /** A bulk call waiting for its job status. */
 interface InFlight {
   jobStatusId: string
+  /** The records of a bulk action's call (none for a `perform`'s job). */
   items: Item[]
   sentAt: number
+  /** A `perform` waiting in `runJob` for this job: the shared poll answers it. */
+  waiter?: { resolve: (results: JobResult[]) => void; reject: (err: unknown) => void }
 }
 
 /** A claimed job not settled yet: how many of its records are still out, and the worst error so far. */
@@ -182,6 +235,8 @@ interface Held {
   job: Job
   pending: number
   error: unknown
+  /** What its records left out, said by the actions (`ActionContext.note`): a delivered job's reason. */
+  notes?: Set<string>
 }
 
 export function matchesTrigger(trigger: Trigger, event: SpecEvent): boolean {
@@ -202,12 +257,37 @@ export function matchesTrigger(trigger: Trigger, event: SpecEvent): boolean {
   return true
 }
 
+/** Whether a subscription takes an event: audience events by flag, the others by trigger. */
+export function takes(sub: Subscription, event: SpecEvent): boolean {
+  return isAudienceEvent(event) ? sub.audiences === true : matchesTrigger(sub.trigger, event)
+}
+
 /** The bulk spec of an action sent in bulk (perform actions never reach the bulk paths). */
 function bulkOf(action: AnyAction): BulkSpec<PayloadOf<Fields>, unknown> {
   if (isPerform(action.bulk)) {
     throw new AppError(ERROR_KINDS.internal, 'DELIVERY_NOT_BULK', `action ${action.id} is not sent in bulk`)
   }
   return action.bulk
+}
+
+/** What a `perform` gets for a request after this node lost the destination's delivery lease. */
+function leaseLostError(): AppError {
+  return new AppError(
+    ERROR_KINDS.transient,
+    'DELIVERY_LEASE_LOST',
+    'this node no longer holds the delivery lease of this destination',
+  )
+}
+
+/** What a `perform` waiting for a job gets when delivery stops before the job was seen done. */
+function stoppedError(): AppError {
+  return new AppError(ERROR_KINDS.transient, 'DELIVERY_STOPPED', 'delivery stopped while a job was running')
+}
+
+/** Zendesk's own error code (`RecordInvalid`, …) of a client error, when it has one. */
+function zendeskCodeOf(err: unknown): string {
+  const code = (err as { zendeskCode?: unknown } | null)?.zendeskCode
+  return typeof code === 'string' ? code : 'Failed'
 }
 
 function statusOf(err: unknown): number | undefined {
@@ -270,9 +350,13 @@ export class DestinationWorker {
   private lastPollAt = -Infinity
   /** Records of a partial batch waiting up to `batchWindowMs` for more, per action. */
   private readonly carry = new Map<string, { action: AnyAction; items: Item[]; since: number }>()
-  /** The destination's custom user fields: the cached list, and creation when the settings allow. */
-  private readonly userFields: UserFields
+  /** The destination's custom fields: the cached lists, and creation when the settings allow. */
+  private readonly customFields: CustomFields
   private stopping = false
+  /** Whether the worker delivers: it holds the delivery lease and has taken over its jobs. */
+  private delivering = false
+  /** When the delivery lease was lost (null while delivering, or before the first tenure). */
+  private leaseLostAt: number | null = null
   /** Ends the current pause when new jobs arrive (`wake()`). */
   private wakeUp = new AbortController()
   /** Ends the worker's sleeps at `stop()`. */
@@ -288,14 +372,24 @@ export class DestinationWorker {
     this.d = destination
     this.deps = deps
     this.opts = { ...DEFAULT_WORKER_OPTIONS, ...deps.options }
-    this.userFields = new UserFields({
+    const settings = destination.settings
+    this.customFields = new CustomFields({
       destinationId: destination.id,
       zendesk: destination.zendesk,
       clock: deps.clock,
       log: deps.log,
       ttlMs: this.opts.userFieldsTtlMs,
+      refreshGapMs: this.opts.unknownFieldRefreshGapMs,
+      create: {
+        user: settings.createMissingUserFields === true,
+        organization: settings.createMissingOrganizationFields === true,
+      },
+      ...(typeof settings.maxCreatedFields === 'number'
+        ? { maxCreatedFields: settings.maxCreatedFields }
+        : {}),
       signal: this.cancel.signal,
     })
+    this.cancel.signal.addEventListener('abort', () => this.rejectWaiters(), { once: true })
   }
 
   /** Whether the account refused bulk calls and records go one by one. */
@@ -305,6 +399,12 @@ export class DestinationWorker {
 
   get pausedForAuth(): boolean {
     return this.authPausedSince !== null
+  }
+
+  /** Whether the worker delivers now: its node holds the delivery lease and it took over the jobs. */
+  get delivers(): boolean {
+    // The lease is checked too: a worker blocked in a round notices the loss only at its next send.
+    return this.delivering && (this.deps.lease?.holds() ?? true)
   }
 
   start(): void {
@@ -360,8 +460,11 @@ export class DestinationWorker {
     if (this.held.size > 0) {
       const ids = [...this.held.keys()]
       try {
-        // A lease that ends now: the next claim takes these jobs back, attempts unchanged.
-        await this.deps.queue.extendLease(ids, 0)
+        // A lease that ends now: the next claim takes these jobs back, attempts unchanged. Unless
+        // the delivery lease ran out meanwhile: then the next holder takes them back itself.
+        if (this.isExclusive()) {
+          await this.deps.queue.extendLease(ids, 0)
+        }
       } catch (err) {
         this.deps.log.warn({ err, destination: this.d.id }, 'could not release leases at shutdown')
       }
@@ -371,29 +474,30 @@ export class DestinationWorker {
       )
       this.held.clear()
     }
+    this.rejectWaiters()
     this.inFlight = []
   }
 
   private async run(): Promise<void> {
     // Get a token and the list of user fields before the first event needs them (best effort:
     // a failure here is met again, and handled, by the first round that has records).
-    await this.context().catch(() => undefined)
-    try {
-      await this.releaseOrphanedLeases()
-    } catch (err) {
-      this.deps.log.error({ err, destination: this.d.id }, 'could not release leases left by a previous run')
-    }
+    await this.customFields.catalog('user').catch(() => undefined)
+    // Rounds that failed in a row (the queue's database away, say): the pause before the next one
+    // doubles, 1 s to 8 s, so that an outage is logged a few times, not hundreds.
+    let failures = 0
     while (!this.stopping) {
       try {
         const worked = await this.tick()
+        failures = 0
         if (!worked) {
           await this.pause(
             this.pausedForAuth ? Math.min(this.opts.authProbeMs, 1000) : this.opts.batchWindowMs,
           )
         }
       } catch (err) {
-        this.deps.log.error({ err, destination: this.d.id }, 'delivery round failed')
-        await this.pause(1000)
+        failures += 1
+        this.deps.log.error({ err, destination: this.d.id, failures }, 'delivery round failed')
+        await this.pause(Math.min(1000 * 2 ** (failures - 1), 8_000))
       }
     }
   }
@@ -443,8 +547,86 @@ export class DestinationWorker {
     }
   }
 
+  /**
+   * Follows the destination's delivery lease (see the header); returns whether the worker may
+   * claim and send now. A failure to release jobs throws: the round is tried again.
+   */
+  private async followLease(): Promise<boolean> {
+    if (this.mayDeliver()) {
+      return true
+    }
+    const holds = this.deps.lease?.holds() ?? true
+    const now = this.deps.clock.now()
+    const exclusive = this.isExclusive()
+    const underWay = this.inFlight.length > 0 || this.performing.size > 0 || this.toSettle.length > 0
+    if (underWay && exclusive && now - (this.leaseLostAt ?? now) < LEASE_LOST_DRAIN_MS) {
+      return false
+    }
+    if (this.held.size > 0 || underWay) {
+      const ids = [...this.held.keys()]
+      if (exclusive && ids.length > 0) {
+        // Attempts unchanged: the next holder takes these jobs at its first claim.
+        await this.deps.queue.extendLease(ids, 0)
+      }
+      this.held.clear()
+      this.rejectWaiters()
+      this.inFlight = []
+      this.toSettle = []
+      this.deps.log.info(
+        { destination: this.d.id, jobs: ids.length },
+        exclusive
+          ? 'delivery lease lost: jobs not settled released for the node that holds it now'
+          : 'delivery lease expired before the work under way settled: its jobs are left alone (the next holder takes them back at once)',
+      )
+    }
+    if (!holds) {
+      return false
+    }
+    await this.releaseOrphanedLeases()
+    this.delivering = true
+    this.leaseLostAt = null
+    if (this.deps.lease) {
+      this.deps.log.info({ destination: this.d.id }, 'delivery lease held: delivering this destination')
+    }
+    return true
+  }
+
+  /**
+   * Whether no other node can hold the destination's delivery lease now, so that this worker may
+   * still write its jobs' outcomes: while it holds the lease, and after losing it until its last
+   * renewal would have run out. Past that, the next holder may have taken the jobs back already.
+   */
+  private isExclusive(): boolean {
+    const lease = this.deps.lease
+    return !lease || lease.holds() || this.deps.clock.now() < lease.exclusiveUntil()
+  }
+
+  /** Whether the worker delivers now; notices a delivery lease that ended since the round began. */
+  private mayDeliver(): boolean {
+    if (this.delivering && !(this.deps.lease?.holds() ?? true)) {
+      this.delivering = false
+      this.leaseLostAt = this.deps.clock.now()
+      // Records waiting for the batching window were never sent: their jobs go back with the rest.
+      this.carry.clear()
+      this.deps.log.info(
+        { destination: this.d.id, bulkJobsInFlight: this.inFlight.length, held: this.held.size },
+        'delivery lease lost: claiming and sending stop; work under way settles',
+      )
+    }
+    return this.delivering
+  }
+
   /** One round; returns whether anything was done (no sleep needed). */
   async tick(): Promise<boolean> {
+    if (!(await this.followLease())) {
+      // Not delivering (lease lost or not held): bulk jobs already sent still settle.
+      let worked = false
+      if (this.inFlight.length > 0 && this.deps.clock.now() >= this.pollDueAt()) {
+        worked = await this.poll()
+      }
+      await this.settleFinished()
+      return worked
+    }
     if (this.authPausedSince !== null) {
       await this.probeAuth()
       return false
@@ -457,7 +639,9 @@ export class DestinationWorker {
       await this.settleFinished()
       return worked
     }
-    const free = this.opts.maxBulkJobsInFlight - this.inFlight.length - this.performing.size
+    // A perform holds one slot however many jobs it runs (its jobs are polled with the others).
+    const bulkCalls = this.inFlight.filter((f) => f.waiter === undefined).length
+    const free = this.opts.maxBulkJobsInFlight - bulkCalls - this.performing.size
     if (free > 0) {
       const limit = this.bulkRefused
         ? Math.min(this.opts.claimLimit, SINGLE_MODE_CLAIM_LIMIT)
@@ -503,12 +687,17 @@ export class DestinationWorker {
 
   /**
    * When the next job-status poll is worth a request: when the oldest bulk job in flight should
-   * be done (by the learned job duration), not before the poll back-off allows.
+   * be done (by the learned job duration, plus 5%: a poll a few ms before a burst of jobs
+   * completes costs a request and finds nothing), or a little later (up to a quarter of a job's
+   * duration) when half the jobs in flight will be done by then: jobs sent over time (events
+   * that arrive slowly) are then seen by fewer polls. Never before the poll back-off allows.
    */
   private pollDueAt(): number {
-    const expected = this.jobDurationMs ?? this.opts.pollIntervalMs
-    const oldest = Math.min(...this.inFlight.map((f) => f.sentAt))
-    return Math.max(this.nextPollAt, oldest + expected)
+    const expected = (this.jobDurationMs ?? this.opts.pollIntervalMs) * 1.05
+    const due = this.inFlight.map((f) => f.sentAt + expected).sort((a, b) => a - b)
+    const first = due[0] ?? this.deps.clock.now()
+    const half = due[Math.floor((due.length - 1) / 2)] ?? first
+    return Math.max(this.nextPollAt, Math.min(half, first + expected / 4))
   }
 
   /** Sends carried partial batches whose window is over (all of them when `all`). */
@@ -522,15 +711,10 @@ export class DestinationWorker {
     return due.length > 0
   }
 
-  /** The context of this round's records; throws when the custom user fields cannot be known. */
-  private async context(): Promise<ActionContext> {
-    return { userFieldKeys: await this.userFields.keys(), settings: this.d.settings }
-  }
-
   private async process(jobs: Job[]): Promise<void> {
     const routed = jobs.map((job) => {
       const event = job.payload as SpecEvent
-      return { job, event, subs: this.d.subscriptions.filter((s) => matchesTrigger(s.trigger, event)) }
+      return { job, event, subs: this.d.subscriptions.filter((s) => takes(s, event)) }
     })
     // No subscription takes the event: done (skipped).
     await this.settleJobs(
@@ -539,18 +723,6 @@ export class DestinationWorker {
     )
     const toSend = routed.filter((r) => r.subs.length > 0)
     if (toSend.length === 0) {
-      return
-    }
-    let ctx: ActionContext
-    try {
-      ctx = await this.context()
-    } catch (err) {
-      if (!this.cancel.signal.aborted) {
-        await this.settleJobs(
-          toSend.map((r) => r.job),
-          err,
-        )
-      }
       return
     }
     /** Settled without Zendesk: a payload the mapping refused, or a record already carried. */
@@ -570,25 +742,49 @@ export class DestinationWorker {
           built.push({
             job,
             action: sub.action,
-            payload: await buildPayload(sub.action.fields, sub.mapping, event),
+            payload: await buildPayload(
+              sub.action.fields,
+              sub.mapping,
+              sub.prepare ? sub.prepare(event) : event,
+            ),
           })
         } catch (err) {
           local.push({ job, error: mappingError(err) })
         }
       }
     }
-    if (this.d.settings.createMissingUserFields === true) {
-      // Before any record is built, so that the fields created now carry this round's values.
-      ctx = { ...ctx, userFieldKeys: await this.userFields.createMissing(built) }
+    // The custom fields of the round's values, before any record is built (so that fields
+    // created now carry this round's values). A payload whose list cannot be read settles with
+    // that error; the others go on.
+    const prepared = await this.customFields.prepare(built)
+    if (this.cancel.signal.aborted) {
+      // Shutting down: the jobs stay held and `stop()` ends their leases.
+      return
+    }
+    const ctx: ActionContext = {
+      userFieldKeys: prepared.catalogs.user?.activeKeys() ?? null,
+      fields: prepared.catalogs,
+      settings: this.d.settings,
     }
     const byAction = new Map<string, { action: AnyAction; items: Map<string, Item> }>()
     for (const { job, action, payload } of built) {
+      const kind = action.customFields?.kind
+      const listError = kind !== undefined ? prepared.failed.get(kind) : undefined
+      if (listError !== undefined && Object.keys(action.customFields?.candidates(payload) ?? {}).length > 0) {
+        local.push({ job, error: listError })
+        continue
+      }
       let record: unknown
+      const notes: string[] = []
       try {
-        record = action.bulk.item(payload, ctx)
+        record = action.bulk.item(payload, { ...ctx, note: (reason) => notes.push(reason) })
       } catch (err) {
         local.push({ job, error: mappingError(err) })
         continue
+      }
+      const held = this.held.get(job.id)
+      if (held && notes.length > 0) {
+        held.notes = new Set([...(held.notes ?? []), ...notes])
       }
       let group = byAction.get(action.id)
       if (!group) {
@@ -633,10 +829,20 @@ export class DestinationWorker {
   }
 
   private async send(action: AnyAction, items: Item[]): Promise<void> {
+    if (!this.mayDeliver()) {
+      // The delivery lease ended since the claim: the jobs stay held until followLease releases them.
+      return
+    }
     const spec = action.bulk
     if (isPerform(spec)) {
       this.startPerform(spec, items)
       return
+    }
+    if (spec.prepare) {
+      items = await this.prepare(spec, items)
+      if (items.length === 0) {
+        return
+      }
     }
     if (this.bulkRefused) {
       await this.sendSingly(items)
@@ -660,72 +866,140 @@ export class DestinationWorker {
     }
   }
 
+  /** Zendesk as actions see it: through this worker's client, cancelled at shutdown. */
+  private actionZendesk(): ActionZendesk {
+    return {
+      send: (request) =>
+        this.mayDeliver()
+          ? this.d.zendesk.send(request, { signal: this.cancel.signal })
+          : Promise.reject(leaseLostError()),
+      runJob: (request) => (this.mayDeliver() ? this.runJob(request) : Promise.reject(leaseLostError())),
+    }
+  }
+
+  /**
+   * Runs an action's lookups before its bulk call (`prepare`): settles the items they decide and
+   * returns the others, to be sent. A failed lookup settles them all (retried when transient).
+   */
+  private async prepare(spec: BulkSpec<PayloadOf<Fields>, unknown>, items: Item[]): Promise<Item[]> {
+    let outcomes: unknown[]
+    try {
+      outcomes =
+        (await spec.prepare?.(
+          items.map((i) => i.record),
+          this.actionZendesk(),
+          this.d.settings,
+        )) ?? []
+    } catch (err) {
+      if (!this.cancel.signal.aborted) {
+        await this.settleItems(items, err)
+      }
+      return []
+    }
+    const rest: Item[] = []
+    for (const [i, item] of items.entries()) {
+      if (outcomes[i] === undefined) {
+        rest.push(item)
+      } else {
+        await this.settleItems([item], outcomes[i])
+      }
+    }
+    return rest
+  }
+
   /** Runs a `perform` action's batch in the background; its items settle from its outcomes. */
   private startPerform(spec: PerformSpec<PayloadOf<Fields>, unknown>, items: Item[]): void {
-    const zendesk: ActionZendesk = {
-      send: (request) => this.d.zendesk.send(request, { signal: this.cancel.signal }),
-      runJob: (request) => this.runJob(request),
-    }
+    const actionId = items[0]?.action.id
+    const memory = actionId !== undefined ? this.deps.actionMemory?.of(this.d.id, actionId) : undefined
+    this.startTask(items, (zendesk) =>
+      spec.perform(
+        items.map((i) => i.record),
+        zendesk,
+        { memory: memory ?? null, now: () => this.deps.clock.now() },
+      ),
+    )
+  }
+
+  /**
+   * Runs the follow-up of the records of a bulk call whose results need one, in the background;
+   * they settle from its outcomes.
+   */
+  private startFollowUp(spec: FollowUpSpec<unknown>, entries: { item: Item; result: JobResult }[]): void {
+    this.startTask(
+      entries.map((e) => e.item),
+      (zendesk) =>
+        spec.run(
+          entries.map((e) => ({ item: e.item.record, result: e.result })),
+          zendesk,
+          this.d.settings,
+        ),
+    )
+  }
+
+  /** Multi-step work in the background (one slot of the job window); `items` settle from its outcomes. */
+  private startTask(items: Item[], work: (zendesk: ActionZendesk) => Promise<unknown[]>): void {
+    const zendesk = this.actionZendesk()
     const task = (async () => {
       let outcomes: unknown[]
       try {
-        outcomes = await spec.perform(
-          items.map((i) => i.record),
-          zendesk,
-        )
+        outcomes = await work(zendesk)
       } catch (err) {
         if (!this.cancel.signal.aborted) {
           await this.settleItems(items, err)
         }
         return
       }
+      // The delivered records settle together (one queue write), the others each with its outcome.
+      await this.settleItems(
+        items.filter((_, i) => (outcomes[i] ?? null) === null),
+        null,
+      )
       for (const [i, item] of items.entries()) {
-        await this.settleItems([item], outcomes[i] ?? null)
+        if ((outcomes[i] ?? null) !== null) {
+          await this.settleItems([item], outcomes[i])
+        }
       }
     })()
       .catch((err: unknown) =>
         this.deps.log.error({ err, destination: this.d.id }, 'settling a delivery failed'),
       )
-      .finally(() => this.performing.delete(task))
+      .finally(() => {
+        this.performing.delete(task)
+        // Its slot is free: a worker pausing between rounds may claim the next batch now.
+        this.wake()
+      })
     this.performing.add(task)
   }
 
-  /** Sends a bulk request for a `perform` action and waits for its job status to finish. */
+  /**
+   * Sends a bulk request for a `perform` action and waits for its job status to finish. The job
+   * joins the bulk calls in flight: one `show_many` polls every job of every batch and step at
+   * once, instead of one poll per job.
+   */
   private async runJob(request: ZendeskRequest): Promise<JobResult[]> {
     const signal = this.cancel.signal
     const sent = await this.d.zendesk.send<{ job_status: JobStatus }>(request, { signal })
-    const id = sent.body.job_status.id
-    let wait = this.jobDurationMs ?? this.opts.pollIntervalMs
-    for (;;) {
-      await this.deps.sleep(wait, signal)
-      if (signal.aborted) {
-        throw new AppError(
-          ERROR_KINDS.transient,
-          'DELIVERY_STOPPED',
-          'delivery stopped while a job was running',
-        )
-      }
-      const r = await this.d.zendesk.send<{ job_statuses: JobStatus[] }>(showMany([id]), { signal })
-      const status = r.body.job_statuses.find((j) => j.id === id)
-      if (!status) {
-        throw new AppError(
-          ERROR_KINDS.transient,
-          'ZD_JOB_STATUS_LOST',
-          `job status ${id} is no longer available`,
-        )
-      }
-      if (isFinished(status)) {
-        if (status.status !== 'completed' || !Array.isArray(status.results)) {
-          throw new AppError(
-            ERROR_KINDS.transient,
-            'ZD_JOB_FAILED',
-            `Zendesk job ${id} ended ${status.status}`,
-          )
-        }
-        return status.results
-      }
-      wait = Math.max(this.opts.minPollGapMs, wait / 2)
+    if (signal.aborted) {
+      throw stoppedError()
     }
+    return new Promise<JobResult[]>((resolve, reject) => {
+      this.inFlight.push({
+        jobStatusId: sent.body.job_status.id,
+        items: [],
+        sentAt: this.deps.clock.now(),
+        waiter: { resolve, reject },
+      })
+      // A worker pausing between rounds times its next poll again, now with this job.
+      this.wake()
+    })
+  }
+
+  /** Ends the waits of `perform`s whose jobs will not be polled any more (stop's grace is over). */
+  private rejectWaiters(): void {
+    for (const f of this.inFlight) {
+      f.waiter?.reject(stoppedError())
+    }
+    this.inFlight = this.inFlight.filter((f) => f.waiter === undefined)
   }
 
   /**
@@ -741,8 +1015,11 @@ export class DestinationWorker {
       return
     }
     let error: unknown = null
+    let response: ZendeskResponse | null = null
     try {
-      await this.d.zendesk.send(bulkOf(first.action).single(first.record), { signal: this.cancel.signal })
+      response = await this.d.zendesk.send(bulkOf(first.action).single(first.record), {
+        signal: this.cancel.signal,
+      })
     } catch (err) {
       if (this.cancel.signal.aborted) {
         return
@@ -760,14 +1037,15 @@ export class DestinationWorker {
         'Zendesk refused the bulk endpoint (403: bulk import not enabled on this account); sending records one by one',
       )
     }
-    await this.settleItems([first], error)
+    await this.settleSingle(first, response, error)
     await this.sendSingly(rest)
   }
 
   private async sendSingly(items: Item[]): Promise<void> {
     for (const item of items) {
-      if (this.cancel.signal.aborted) {
-        // Shutting down: the jobs stay held and `stop()` ends their leases.
+      if (this.cancel.signal.aborted || !this.mayDeliver()) {
+        // Shutting down, or the delivery lease is gone: the jobs stay held and are released
+        // (by `stop()`, or once the worker has let go of the destination).
         return
       }
       if (this.authError !== null) {
@@ -775,15 +1053,52 @@ export class DestinationWorker {
         continue
       }
       try {
-        await this.d.zendesk.send(bulkOf(item.action).single(item.record), { signal: this.cancel.signal })
-        await this.settleItems([item], null)
+        const response = await this.d.zendesk.send(bulkOf(item.action).single(item.record), {
+          signal: this.cancel.signal,
+        })
+        await this.settleSingle(item, response, null)
       } catch (err) {
         if (this.cancel.signal.aborted) {
           return
         }
-        await this.settleItems([item], err)
+        await this.settleSingle(item, null, err)
       }
     }
+  }
+
+  /**
+   * Settles a record sent on its own, after its action's follow-up when the answer needs one (as
+   * a bulk result would). Only Zendesk's answers count: a refused record is one, a 429 or an auth
+   * failure is not and settles as it is.
+   */
+  private async settleSingle(item: Item, response: ZendeskResponse | null, error: unknown): Promise<void> {
+    const spec = item.action.bulk
+    const followUp = isPerform(spec) ? undefined : spec.followUp
+    let result: JobResult | null = null
+    if (followUp?.singleResult && response !== null && error === null) {
+      result = followUp.singleResult(item.record, response)
+    } else if (followUp?.singleResult && kindOf(error) === ERROR_KINDS.rejected) {
+      result = { status: 'Failed', error: zendeskCodeOf(error), details: (error as Error).message }
+    }
+    if (!followUp || result === null || !followUp.needed(item.record, result, this.d.settings)) {
+      await this.settleItems([item], error)
+      return
+    }
+    let outcome: unknown
+    try {
+      const outcomes = await followUp.run(
+        [{ item: item.record, result, ...(error !== null ? { error } : {}) }],
+        this.actionZendesk(),
+        this.d.settings,
+      )
+      outcome = outcomes[0]
+    } catch (err) {
+      outcome = err
+    }
+    if (this.cancel.signal.aborted) {
+      return
+    }
+    await this.settleItems([item], outcome === undefined ? error : outcome)
   }
 
   /** Reads the job statuses of bulk calls in flight and settles the finished ones. */
@@ -821,14 +1136,45 @@ export class DestinationWorker {
     for (const f of this.inFlight) {
       const status = byId.get(f.jobStatusId)
       if (status && isFinished(status)) {
-        // It finished between the last poll that saw it unfinished and this one: take the middle.
-        const seenUnfinished = f.sentAt < this.lastPollAt ? this.lastPollAt : f.sentAt
-        this.learnJobDuration((seenUnfinished + polledAt) / 2 - f.sentAt)
+        const age = polledAt - f.sentAt
+        if (f.sentAt < this.lastPollAt) {
+          // It finished between the last poll, which saw it unfinished, and this one: the middle.
+          this.learnJobDuration((this.lastPollAt + polledAt) / 2 - f.sentAt)
+        } else if (this.jobDurationMs === null || age < this.jobDurationMs) {
+          // Never seen running: it took at most its age (half of it would drag the estimate down
+          // whenever polls are sparse, and early polls find nothing).
+          this.learnJobDuration(age)
+        }
         done.push(f)
-        this.toSettle.push(() => this.settleJob(f, status))
+        if (f.waiter) {
+          if (status.status === 'completed' && Array.isArray(status.results)) {
+            f.waiter.resolve(status.results)
+          } else {
+            f.waiter.reject(
+              new AppError(
+                ERROR_KINDS.transient,
+                'ZD_JOB_FAILED',
+                `Zendesk job ${status.id} ended ${status.status}`,
+              ),
+            )
+          }
+        } else {
+          this.toSettle.push(() => this.settleJob(f, status))
+        }
+      } else if (status) {
+        // Still running at this age: a job takes longer than that, so polls do not come early
+        // again and again (the moving average alone lags behind slower jobs).
+        this.jobDurationMs = Math.max(this.jobDurationMs ?? 0, polledAt - f.sentAt)
       } else if (!status && ids.includes(f.jobStatusId)) {
         // Expired or unknown: Zendesk keeps job statuses for a limited time (facts §7).
         done.push(f)
+        f.waiter?.reject(
+          new AppError(
+            ERROR_KINDS.transient,
+            'ZD_JOB_STATUS_LOST',
+            `job status ${f.jobStatusId} is no longer available`,
+          ),
+        )
         this.toSettle.push(() =>
           this.settleItems(
             f.items,
@@ -871,22 +1217,24 @@ export class DestinationWorker {
     const results = status.results
     const succeeded: Item[] = []
     const missing: Item[] = []
+    // The records of one bulk call are of one action; a few results may need a follow-up.
+    const first = f.items[0]
+    const followUp = first && !isPerform(first.action.bulk) ? first.action.bulk.followUp : undefined
+    const toFollow: { item: Item; result: JobResult }[] = []
     for (const [position, item] of f.items.entries()) {
       const result = resultAt(results, position)
       if (!result) {
         missing.push(item)
+      } else if (followUp?.needed(item.record, result, this.d.settings)) {
+        toFollow.push({ item, result })
       } else if (isFailedResult(result)) {
-        await this.settleItems(
-          [item],
-          new AppError(
-            ERROR_KINDS.rejected,
-            `ZD_ITEM_${(result.error ?? 'FAILED').toUpperCase()}`,
-            result.details ?? result.error ?? 'failed',
-          ),
-        )
+        await this.settleItems([item], failedResultError(result))
       } else {
         succeeded.push(item)
       }
+    }
+    if (followUp && toFollow.length > 0) {
+      this.startFollowUp(followUp, toFollow)
     }
     await this.settleItems(succeeded, null)
     if (missing.length > 0) {
@@ -934,6 +1282,11 @@ export class DestinationWorker {
       held.pending -= 1
       if (held.pending <= 0) {
         this.held.delete(job.id)
+        if (held.notes && (held.error === null || held.error instanceof DeliveryNote)) {
+          // Delivered, with what its records left out.
+          const earlier = held.error instanceof DeliveryNote ? [held.error.reason] : []
+          held.error = new DeliveryNote([...earlier, ...held.notes].join('; '))
+        }
         ready.push(held)
       }
     }
@@ -962,10 +1315,12 @@ export class DestinationWorker {
     }
     // One delivery-log row per settled job: what it carried, where it went, its outcome and why.
     const entries: NewDeliveryLogEntry[] = []
+    const reported: SettledJob[] = []
     for (const { job, error } of settled) {
       const outcome = outcomeOf(error instanceof DeliveryNote ? null : error, job.attempts + 1)
       const event = job.payload as SpecEvent
-      const subs = this.d.subscriptions.filter((s) => matchesTrigger(s.trigger, event))
+      const subs = this.d.subscriptions.filter((s) => takes(s, event))
+      reported.push({ job, error, outcome, subscriptions: subs })
       const actions = [...new Set(subs.map((s) => s.action.id))]
       entries.push(deliveryLogEntry({ destinationId: this.d.id, job, actions, error, outcome, at: now }))
       switch (outcome.kind) {
@@ -973,10 +1328,12 @@ export class DestinationWorker {
           delivered.push(job.id)
           break
         case 'retry':
-          await this.deps.queue.retry(job.id, outcome.at, outcome.reason, outcome.spendAttempt)
+          await this.persist(() =>
+            this.deps.queue.retry(job.id, outcome.at, outcome.reason, outcome.spendAttempt),
+          )
           break
         case 'failed':
-          await this.deps.queue.fail(job.id, outcome.reason)
+          await this.persist(() => this.deps.queue.fail(job.id, outcome.reason))
           break
         case 'parked': {
           parked.set(outcome.reason, [...(parked.get(outcome.reason) ?? []), job.id])
@@ -988,15 +1345,43 @@ export class DestinationWorker {
       }
     }
     if (delivered.length > 0) {
-      await this.deps.queue.complete(delivered)
+      await this.persist(() => this.deps.queue.complete(delivered))
     }
     for (const [reason, ids] of parked) {
-      await this.deps.queue.park(ids, reason)
+      await this.persist(() => this.deps.queue.park(ids, reason))
     }
     try {
       this.deps.deliveryLog?.add(entries)
     } catch (err) {
       this.deps.log.warn({ err, destination: this.d.id }, 'could not write the delivery log')
+    }
+    try {
+      this.deps.onSettled?.(reported)
+    } catch (err) {
+      this.deps.log.warn({ err, destination: this.d.id }, 'could not record activation data')
+    }
+  }
+
+  /**
+   * Writes a settlement to the queue, again and again while the queue cannot take it (a database
+   * outage): the outcome is known, and delivery goes on from it once the write succeeds instead
+   * of waiting for the jobs' leases to run out. Gives up only when `stop()` cancels the work
+   * (the leases then bring the jobs back).
+   */
+  private async persist(write: () => Promise<void>): Promise<void> {
+    for (let failures = 1; ; failures++) {
+      try {
+        return await write()
+      } catch (err) {
+        if (this.cancel.signal.aborted) {
+          throw err
+        }
+        this.deps.log.warn(
+          { err, destination: this.d.id, failures },
+          'could not record a settlement in the queue; trying again',
+        )
+        await this.deps.sleep(Math.min(250 * 2 ** failures, 5_000), this.cancel.signal)
+      }
     }
   }
 

@@ -20,7 +20,10 @@ export const EVENT_TYPES = ['identify', 'track', 'group', 'page', 'screen', 'ali
 export type EventType = (typeof EVENT_TYPES)[number]
 
 const id = z
-  .union([z.string(), z.number()])
+  .union([z.string(), z.number()], {
+    // Say which: zod's own "Invalid input" names neither the absence nor the expected types.
+    error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string or a number'),
+  })
   .transform((v) => String(v))
   .pipe(z.string().trim().min(1, 'must not be empty'))
 

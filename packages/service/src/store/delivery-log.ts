@@ -1,14 +1,16 @@
 /**
  * The delivery log: one row each time a job settles (delivered, skipped, retried, failed or
  * parked), with the reason, so that an operator can see what happened to every record and why.
- * SQLite table in the service database; the PostgreSQL variant comes with the several-nodes issue.
+ * `DeliveryLog` is the interface; `openDeliveryLog` keeps it in the service's SQLite database, and
+ * `openPgDeliveryLog` (pg-delivery-log.ts) in PostgreSQL; delivery-log.contract.ts runs on both.
  *
  * - Bounded: at most `capacity` rows (the oldest go first), and rows older than `maxAgeMs` go at
  *   each `purge` (the service's janitor calls it).
  * - Indexed by job id, by message id, and by destination and time, the ways an operator asks.
  * - Writes are buffered and committed together (every `flushEveryMs`, or at `flushAt` rows, and
  *   before every read), so that settling a job one at a time does not cost a commit each; a crash
- *   may lose the last rows of the log, never a job.
+ *   may lose the last rows of the log, never a job. `add` never waits and never throws: a write
+ *   that fails keeps its rows for the next one (up to a bound) and is told to `onError`.
  * - Reasons are cut to a bounded size. They come from our validation messages and Zendesk's error
  *   details, which never hold credentials (zendesk/errors.ts keeps no request headers).
  */
@@ -57,14 +59,15 @@ export interface DeliveryLogQuery {
 }
 
 export interface DeliveryLog {
+  /** Buffers rows for the next commit; never waits, never throws. */
   add(entries: NewDeliveryLogEntry[]): void
-  /** Newest first. */
-  list(query: DeliveryLogQuery): DeliveryLogEntry[]
-  count(): number
+  /** Newest first (rows still buffered included). */
+  list(query: DeliveryLogQuery): Promise<DeliveryLogEntry[]>
+  count(): Promise<number>
   /** Deletes rows older than the maximum age, in chunks that leave the event loop free; returns how many. */
   purge(): Promise<number>
-  /** Commits buffered rows now (before the database closes). */
-  flush(): void
+  /** Commits buffered rows now (before the database closes); rejects when the commit fails. */
+  flush(): Promise<void>
 }
 
 export interface DeliveryLogOptions {
@@ -81,21 +84,115 @@ export interface DeliveryLogOptions {
   onError?: (err: unknown) => void
 }
 
-const MAX_REASON_CHARS = 2000
+export const MAX_REASON_CHARS = 2000
 /** Rows kept in memory while commits fail; beyond it the oldest are dropped. */
 const MAX_BUFFERED = 10_000
-const PURGE_CHUNK = 5000
-const MAX_TEXT_CHARS = 200
+export const PURGE_CHUNK = 5000
+export const MAX_TEXT_CHARS = 200
 
-function cut(s: string | null, max: number): string | null {
+export function cut(s: string | null, max: number): string | null {
   return s === null ? null : s.length > max ? `${s.slice(0, max - 1)}…` : s
 }
 
+/** What a backend provides; `bufferedDeliveryLog` adds the buffering every backend shares. */
+export interface DeliveryLogWriter {
+  /** Commits the rows (already cut to size) in one transaction, and trims the log to its capacity. */
+  write(entries: NewDeliveryLogEntry[]): Promise<void>
+  list(query: DeliveryLogQuery): Promise<DeliveryLogEntry[]>
+  count(): Promise<number>
+  /** Deletes rows older than `before` (epoch ms); returns how many. */
+  purge(before: number): Promise<number>
+}
+
+/** The options every backend shares, with their defaults applied. */
+export function deliveryLogDefaults(opts: DeliveryLogOptions) {
+  return {
+    capacity: opts.capacity ?? 200_000,
+    maxAgeMs: opts.maxAgeMs ?? 7 * 24 * 60 * 60 * 1000,
+    flushEveryMs: opts.flushEveryMs ?? 200,
+    flushAt: opts.flushAt ?? 500,
+  }
+}
+
+/**
+ * The buffering shared by the backends: rows wait in memory until `flushAt` of them wait, or
+ * `flushEveryMs` after the first, or a read; commits run one at a time, in the order rows came.
+ */
+export function bufferedDeliveryLog(writer: DeliveryLogWriter, opts: DeliveryLogOptions): DeliveryLog {
+  const { maxAgeMs, flushEveryMs, flushAt } = deliveryLogDefaults(opts)
+  let buffer: NewDeliveryLogEntry[] = []
+  let timer: NodeJS.Timeout | null = null
+  // The commit under way (or the last one): the next one starts after it.
+  let writing: Promise<void> = Promise.resolve()
+
+  const flush = (): Promise<void> => {
+    if (timer !== null) {
+      clearTimeout(timer)
+      timer = null
+    }
+    writing = writing
+      .catch(() => undefined)
+      .then(async () => {
+        if (buffer.length === 0) {
+          return
+        }
+        const entries = buffer
+        buffer = []
+        try {
+          await writer.write(entries)
+        } catch (err) {
+          buffer = [...entries, ...buffer].slice(-MAX_BUFFERED)
+          throw err
+        }
+      })
+    return writing
+  }
+  const flushInBackground = (): void => {
+    flush().catch((err: unknown) => opts.onError?.(err))
+  }
+
+  return {
+    add(entries) {
+      if (entries.length === 0) {
+        return
+      }
+      buffer.push(
+        ...entries.map((e) => ({
+          ...e,
+          messageId: cut(e.messageId, MAX_TEXT_CHARS),
+          event: cut(e.event, MAX_TEXT_CHARS),
+          reason: cut(e.reason, MAX_REASON_CHARS),
+        })),
+      )
+      if (buffer.length >= flushAt) {
+        flushInBackground()
+      } else if (timer === null) {
+        timer = setTimeout(() => {
+          timer = null
+          flushInBackground()
+        }, flushEveryMs)
+        timer.unref()
+      }
+    },
+    async list(q) {
+      await flush()
+      return writer.list(q)
+    },
+    async count() {
+      await flush()
+      return writer.count()
+    },
+    async purge() {
+      await flush()
+      return writer.purge(opts.clock.now() - maxAgeMs)
+    },
+    flush,
+  }
+}
+
+/** The delivery log in the service's SQLite database (table `delivery_log`, created if missing). */
 export function openDeliveryLog(db: Database.Database, opts: DeliveryLogOptions): DeliveryLog {
-  const capacity = opts.capacity ?? 200_000
-  const maxAgeMs = opts.maxAgeMs ?? 7 * 24 * 60 * 60 * 1000
-  const flushEveryMs = opts.flushEveryMs ?? 200
-  const flushAt = opts.flushAt ?? 500
+  const { capacity } = deliveryLogDefaults(opts)
   db.exec(`CREATE TABLE IF NOT EXISTS delivery_log (
     id INTEGER PRIMARY KEY,
     destination_id TEXT NOT NULL,
@@ -129,12 +226,12 @@ export function openDeliveryLog(db: Database.Database, opts: DeliveryLogOptions)
       const r = insert.run(
         e.destinationId,
         e.jobId,
-        cut(e.messageId, MAX_TEXT_CHARS),
+        e.messageId,
         e.type,
-        cut(e.event, MAX_TEXT_CHARS),
+        e.event,
         JSON.stringify(e.actions),
         e.outcome,
-        cut(e.reason, MAX_REASON_CHARS),
+        e.reason,
         e.attempt,
         e.at,
       )
@@ -145,99 +242,69 @@ export function openDeliveryLog(db: Database.Database, opts: DeliveryLogOptions)
     }
   })
 
-  let buffer: NewDeliveryLogEntry[] = []
-  let timer: NodeJS.Timeout | null = null
-  const flush = (): void => {
-    if (timer !== null) {
-      clearTimeout(timer)
-      timer = null
-    }
-    if (buffer.length === 0) {
-      return
-    }
-    const entries = buffer
-    buffer = []
-    try {
-      write(entries)
-    } catch (err) {
-      buffer = [...entries, ...buffer].slice(-MAX_BUFFERED)
-      throw err
-    }
-  }
-  const flushLater = (): void => {
-    timer = null
-    try {
-      flush()
-    } catch (err) {
-      opts.onError?.(err)
-    }
-  }
-
-  return {
-    add(entries) {
-      if (entries.length === 0) {
-        return
-      }
-      buffer.push(...entries)
-      if (buffer.length >= flushAt) {
-        flush()
-      } else if (timer === null) {
-        timer = setTimeout(flushLater, flushEveryMs)
-        timer.unref()
-      }
-    },
-    list(q) {
-      flush()
-      const where: string[] = []
-      const params: (string | number)[] = []
-      if (q.destinationId !== undefined) {
-        where.push('destination_id = ?')
-        params.push(q.destinationId)
-      }
-      if (q.jobId !== undefined) {
-        where.push('job_id = ?')
-        params.push(q.jobId)
-      }
-      if (q.messageId !== undefined) {
-        where.push('message_id = ?')
-        params.push(q.messageId)
-      }
-      if (q.outcome !== undefined) {
-        where.push('outcome = ?')
-        params.push(q.outcome)
-      }
-      const sql = `SELECT * FROM delivery_log ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`
-      return (db.prepare(sql).all(...params, q.limit) as Record<string, unknown>[]).map((r) => ({
-        id: r.id as number,
-        destinationId: r.destination_id as string,
-        jobId: r.job_id as number,
-        messageId: r.message_id as string | null,
-        type: r.type as string | null,
-        event: r.event as string | null,
-        actions: JSON.parse(r.actions as string) as string[],
-        outcome: r.outcome as DeliveryOutcome,
-        reason: r.reason as string | null,
-        attempt: r.attempt as number,
-        time: new Date(r.at as number).toISOString(),
-      }))
-    },
-    count() {
-      flush()
-      return (countStmt.get() as { n: number }).n
-    },
-    async purge() {
-      flush()
-      const before = opts.clock.now() - maxAgeMs
-      let total = 0
-      for (;;) {
-        const n = purgeStmt.run(before).changes
-        total += n
-        if (n < PURGE_CHUNK) {
-          return total
+  return bufferedDeliveryLog(
+    {
+      write: (entries) => settle(() => write(entries)),
+      list: (q) =>
+        settle(() => {
+          const where: string[] = []
+          const params: (string | number)[] = []
+          if (q.destinationId !== undefined) {
+            where.push('destination_id = ?')
+            params.push(q.destinationId)
+          }
+          if (q.jobId !== undefined) {
+            where.push('job_id = ?')
+            params.push(q.jobId)
+          }
+          if (q.messageId !== undefined) {
+            where.push('message_id = ?')
+            params.push(q.messageId)
+          }
+          if (q.outcome !== undefined) {
+            where.push('outcome = ?')
+            params.push(q.outcome)
+          }
+          const sql = `SELECT * FROM delivery_log ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`
+          return (db.prepare(sql).all(...params, q.limit) as Record<string, unknown>[]).map((r) =>
+            toEntry({ ...r, actions: JSON.parse(r.actions as string) as unknown }),
+          )
+        }),
+      count: () => settle(() => (countStmt.get() as { n: number }).n),
+      async purge(before) {
+        let total = 0
+        for (;;) {
+          const n = purgeStmt.run(before).changes
+          total += n
+          if (n < PURGE_CHUNK) {
+            return total
+          }
+          await yieldToEventLoop()
         }
-        await yieldToEventLoop()
-      }
+      },
     },
-    flush,
+    opts,
+  )
+}
+
+/** A row (either backend; `actions` already parsed) as the admin API shows it. */
+export function toEntry(r: Record<string, unknown>): DeliveryLogEntry {
+  return {
+    id: Number(r.id),
+    destinationId: r.destination_id as string,
+    jobId: Number(r.job_id),
+    messageId: r.message_id as string | null,
+    type: r.type as string | null,
+    event: r.event as string | null,
+    actions: r.actions as string[],
+    outcome: r.outcome as DeliveryOutcome,
+    reason: r.reason as string | null,
+    attempt: Number(r.attempt),
+    time: new Date(Number(r.at)).toISOString(),
   }
+}
+
+/** A synchronous step as a promise: its result resolves, its exception rejects. */
+function settle<T>(work: () => T): Promise<T> {
+  return new Promise((resolve) => resolve(work()))
 }

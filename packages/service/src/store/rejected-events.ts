@@ -1,6 +1,8 @@
 /**
- * Rejected events, kept for the operator to inspect (bounded: the oldest go first). SQLite table
- * in the service database; the PostgreSQL variant comes with the several-nodes issue.
+ * Rejected events, kept for the operator to inspect (bounded: the oldest go first).
+ * `RejectedEventStore` is the interface; `openRejectedEventStore` keeps it in the service's SQLite
+ * database, and `openPgRejectedEventStore` (pg-rejected-events.ts) in PostgreSQL;
+ * rejected-events.contract.ts runs on both.
  */
 import type Database from 'better-sqlite3'
 
@@ -16,14 +18,21 @@ export interface RejectedEvent {
 }
 
 export interface RejectedEventStore {
-  add(entries: Omit<RejectedEvent, 'id'>[]): void
-  list(limit: number): RejectedEvent[]
-  count(): number
+  /** Resolves once the events are committed. */
+  add(entries: Omit<RejectedEvent, 'id'>[]): Promise<void>
+  /** Newest first. */
+  list(limit: number): Promise<RejectedEvent[]>
+  count(): Promise<number>
 }
 
-const MAX_EVENT_CHARS = 4096
+/** Events kept at most, by default. */
+export const REJECTED_EVENTS_CAPACITY = 10_000
+export const MAX_EVENT_CHARS = 4096
 
-export function openRejectedEventStore(db: Database.Database, capacity = 10_000): RejectedEventStore {
+export function openRejectedEventStore(
+  db: Database.Database,
+  capacity = REJECTED_EVENTS_CAPACITY,
+): RejectedEventStore {
   db.exec(`CREATE TABLE IF NOT EXISTS rejected_events (
     id INTEGER PRIMARY KEY,
     source_id TEXT NOT NULL,
@@ -53,23 +62,35 @@ export function openRejectedEventStore(db: Database.Database, capacity = 10_000)
     trim.run(capacity)
   })
   return {
-    add(entries) {
-      if (entries.length > 0) {
-        addMany(entries)
-      }
-    },
-    list(limit) {
-      return (select.all(limit) as Record<string, unknown>[]).map((r) => ({
-        id: r.id as number,
-        sourceId: r.source_id as string,
-        receivedAt: r.received_at as string,
-        index: r.idx as number,
-        reasons: JSON.parse(r.reasons as string) as RejectedEvent['reasons'],
-        event: r.event as string,
-      }))
-    },
-    count() {
-      return (countStmt.get() as { n: number }).n
-    },
+    add: (entries) =>
+      settle(() => {
+        if (entries.length > 0) {
+          addMany(entries)
+        }
+      }),
+    list: (limit) =>
+      settle(() =>
+        (select.all(limit) as Record<string, unknown>[]).map((r) =>
+          toRejectedEvent({ ...r, reasons: JSON.parse(r.reasons as string) as unknown }),
+        ),
+      ),
+    count: () => settle(() => (countStmt.get() as { n: number }).n),
   }
+}
+
+/** A row (either backend; `reasons` already parsed). */
+export function toRejectedEvent(r: Record<string, unknown>): RejectedEvent {
+  return {
+    id: Number(r.id),
+    sourceId: r.source_id as string,
+    receivedAt: r.received_at as string,
+    index: Number(r.idx),
+    reasons: r.reasons as RejectedEvent['reasons'],
+    event: r.event as string,
+  }
+}
+
+/** A synchronous step as a promise: its result resolves, its exception rejects. */
+function settle<T>(work: () => T): Promise<T> {
+  return new Promise((resolve) => resolve(work()))
 }

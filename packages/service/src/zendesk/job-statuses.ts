@@ -3,6 +3,7 @@
  * per-item results. Results come in request order; their shapes differ by job kind and between
  * the docs and recorded traffic, so every key is optional and `status`/`success` decide.
  */
+import { AppError, ERROR_KINDS } from '../errors.js'
 import type { ZendeskRequest } from './request.js'
 
 export interface JobStatus {
@@ -56,4 +57,13 @@ export function resultAt(results: JobResult[], position: number): JobResult | un
     return inOrder
   }
   return results.find((r) => r.index === position)
+}
+
+/** The error of a failed item: Zendesk refused that record (`ZD_ITEM_<ERROR>`, with its details). */
+export function failedResultError(r: JobResult): AppError {
+  return new AppError(
+    ERROR_KINDS.rejected,
+    `ZD_ITEM_${(r.error ?? 'FAILED').toUpperCase()}`,
+    r.details ?? r.error ?? 'failed',
+  )
 }

@@ -86,6 +86,23 @@ export function showManyByExternalIds(externalIds: string[]): ZendeskRequest {
 }
 
 /**
+ * `GET /api/v2/users/show_many?ids=1,2` (≤ 100): the users with those ids, in no guaranteed order;
+ * each with its primary `email` (facts §2.2).
+ */
+export function showManyByIds(ids: number[]): ZendeskRequest {
+  if (ids.length === 0 || ids.length > USERS_BULK_MAX) {
+    throw new RangeError(`show_many takes 1 to ${USERS_BULK_MAX} ids, got ${ids.length}`)
+  }
+  return {
+    api: 'support',
+    method: 'GET',
+    path: 'users/show_many',
+    query: { ids: ids.join(',') },
+    limitClass: 'account',
+  }
+}
+
+/**
  * `PUT /api/v2/users/update_many` with `{"users":[{id, …}]}` (≤ 100): a different change per
  * user; answers a job status whose results follow the request's order (facts §2.2, §2.3).
  */

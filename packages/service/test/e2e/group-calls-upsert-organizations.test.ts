@@ -230,7 +230,7 @@ describe('group calls upsert Zendesk organizations', () => {
     expect(await requests('users')).toEqual([])
   })
 
-  test('150 group calls go out as 2 show_many lookups, 2 create_many jobs and 2 membership create_many jobs', async () => {
+  test('150 group calls for new organizations go out as 2 create_many jobs, 2 user lookups and 2 membership create_many jobs; repeated, as 2 lookups', async () => {
     t = await startTestService()
     const people = Array.from({ length: 150 }, (_, i) => ({
       id: `u${i}`,
@@ -256,7 +256,8 @@ describe('group calls upsert Zendesk organizations', () => {
 
     const count = async (path: string, method: string) =>
       (await requests(path)).filter((r) => r.method === method).length
-    expect(await count('organizations/show_many', 'GET')).toBe(2)
+    // Organizations the service has not met are created without a lookup first.
+    expect(await count('organizations/show_many', 'GET')).toBe(0)
     expect(await count('organizations/create_many', 'POST')).toBe(2)
     expect(await count('organizations/update_many', 'PUT')).toBe(0)
     expect(await count('users/show_many', 'GET')).toBe(2)
@@ -264,7 +265,55 @@ describe('group calls upsert Zendesk organizations', () => {
     // No custom traits: the organization fields are never listed.
     expect(await count('organization_fields', 'GET')).toBe(0)
     const all = (await requests('/api/v2/')).slice(before)
-    // 8 calls and the job-status polls, for 150 group calls.
-    expect(all.filter((r) => !r.path.includes('job_statuses')).length).toBe(8)
+    // 6 calls and the job-status polls, for 150 group calls.
+    expect(all.filter((r) => !r.path.includes('job_statuses')).length).toBe(6)
+
+    // The same groups again: the service remembers these organizations, so it looks them up
+    // (2 show_many) to compare, finds nothing to change and creates nothing.
+    await t.post('/v1/batch', {
+      batch: people.map((p, i) => ({
+        type: 'group',
+        userId: p.id,
+        groupId: `org-${i}`,
+        traits: { name: `Org ${i}`, domainNames: `org${i}.example` },
+      })),
+    })
+    await t.waitFor(async () => (await counts()).done === 450)
+    expect(await count('organizations/show_many', 'GET')).toBe(2)
+    expect(await count('organizations/create_many', 'POST')).toBe(2)
+    expect(await count('organizations/update_many', 'PUT')).toBe(0)
+    const again = await t.state()
+    expect(again.organizations).toHaveLength(150)
+    expect(again.organization_memberships).toHaveLength(150)
+    expect(await jobs('dead')).toEqual([])
+  })
+
+  test('an organization made in Zendesk before the service met it is updated in place, not made twice', async () => {
+    t = await startTestService()
+    await identify([{ id: 'u1', email: 'ann@example.com', name: 'Ann' }])
+    // Made by an admin: the service has never seen this external id, so it tries to create it first.
+    const made = await zendesk('POST', 'organizations', {
+      organization: { name: 'Acme', external_id: 'acme-1', tags: ['old'] },
+    })
+    await t.post('/v1/group', {
+      userId: 'u1',
+      groupId: 'Acme-1',
+      messageId: 'g1',
+      traits: { name: 'Acme Inc', tags: 'vip' },
+    })
+    await t.waitFor(async () => (await counts()).done === 2)
+    const state = await t.state()
+    expect(state.organizations).toHaveLength(1)
+    expect(orgBy(state, 'acme-1')).toMatchObject({
+      id: made.organization.id,
+      name: 'Acme Inc',
+      tags: ['vip'],
+    })
+    expect(membersOf(state, made.organization.id)).toEqual([userBy(state, 'u1').id])
+    // Zendesk refused the create (the external id is taken); the refusal was looked up and updated.
+    expect((await requests('organizations/create_many')).length).toBe(1)
+    expect((await requests('organizations/show_many')).length).toBe(1)
+    expect((await requests('organizations/update_many')).length).toBe(1)
+    expect(await jobs('dead')).toEqual([])
   })
 })

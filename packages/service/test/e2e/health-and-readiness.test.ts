@@ -19,7 +19,12 @@ describe('health and readiness', () => {
     expect(await ready.json()).toEqual({
       status: 'ready',
       database: 'ok',
-      destinations: [{ id: 'default', reachable: true, paused_for_auth: false, single_requests: false }],
+      // One process on the embedded queue holds every destination's delivery lease, for good.
+      node: expect.any(String),
+      leases: [{ destination: 'default', since: expect.any(String), until: null }],
+      destinations: [
+        { id: 'default', reachable: true, delivering: true, paused_for_auth: false, single_requests: false },
+      ],
     })
   })
 

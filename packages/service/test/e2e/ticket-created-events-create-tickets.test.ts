@@ -19,13 +19,22 @@ async function requests(path: string): Promise<any[]> {
   return ((await r.json()) as { requests: any[] }).requests
 }
 
+/** `GET tickets?external_id=` lookups the service made. */
+async function ticketLookups(): Promise<any[]> {
+  return (await requests('/api/v2/tickets')).filter(
+    (r) => r.method === 'GET' && /external_id=/.test(String(r.query)),
+  )
+}
+
 function ticketCreated(userId: string, properties: Record<string, unknown>, messageId?: string) {
   return { type: 'track', event: 'Ticket Created', userId, properties, ...(messageId ? { messageId } : {}) }
 }
 
 describe('"Ticket Created" tracks create Zendesk tickets', () => {
   test('out of the box, a "Ticket Created" track becomes a ticket: subject, comment, a new end user as requester by email, priority, type, tags and custom fields', async () => {
-    t = await startTestService()
+    // Custom fields go only to ticket fields Zendesk has (custom-fields-tickets.test.ts has the rest).
+    t = await startTestService({ emulator: { fields: { ticket: [{ title: 'Order', type: 'text' }] } } })
+    const orderField: number = (await t.state()).ticket_fields[0].id
     await t.post('/v1/track', {
       userId: 'cust-1',
       event: 'Ticket Created',
@@ -36,7 +45,7 @@ describe('"Ticket Created" tracks create Zendesk tickets', () => {
         priority: 'high',
         type: 'incident',
         tags: ['shipping', 'vip'],
-        custom_fields: { '360001': 'order-1001' },
+        custom_fields: { [orderField]: 'order-1001' },
         external_id: 'order-1001-issue',
       },
     })
@@ -52,7 +61,7 @@ describe('"Ticket Created" tracks create Zendesk tickets', () => {
       type: 'incident',
       status: 'new',
       tags: ['shipping', 'vip'],
-      custom_fields: [{ id: 360001, value: 'order-1001' }],
+      custom_fields: [{ id: orderField, value: 'order-1001' }],
       external_id: 'order-1001-issue',
     })
     expect(ticket.comments).toHaveLength(1)
@@ -101,6 +110,8 @@ describe('"Ticket Created" tracks create Zendesk tickets', () => {
     expect(state.tickets).toHaveLength(1)
     expect(state.tickets[0]).toMatchObject({ subject: 'Broken charger', external_id: 'rma-77' })
     expect(await requests('tickets/create_many')).toHaveLength(1)
+    // The service remembers the ticket it created: no lookup in Zendesk, neither time.
+    expect(await ticketLookups()).toEqual([])
 
     const log: any = await (await fetch(`${t.url}/admin/api/delivery-log?message_id=m-2`)).json()
     expect(log.entries[0]).toMatchObject({
@@ -167,5 +178,35 @@ describe('"Ticket Created" tracks create Zendesk tickets', () => {
     expect(state.tickets.map((x: any) => x.subject).sort()).toEqual(['Valid one', 'Valid two'])
     // The two events refused by the mapping never reached Zendesk: one bulk call for the other three.
     expect(await requests('tickets/create_many')).toHaveLength(1)
+  })
+
+  test('a ticket whose job status was lost is looked up before it is sent again, and not made twice', async () => {
+    // The job runs at once and its status expires after 1 ms: the service never sees the result,
+    // so the ticket's external id stays marked as being sent, and the retry asks Zendesk first.
+    t = await startTestService({ emulator: { jobDelayMs: 0, jobRetentionMs: 1 } })
+    await t.post('/v1/batch', {
+      batch: [
+        ticketCreated(
+          'cust-9',
+          {
+            subject: 'Lost in the mail',
+            comment: 'Where is it?',
+            requester: { email: 'lo@example.com' },
+            external_id: 'lost-1',
+          },
+          'm-lost',
+        ),
+      ],
+    })
+    await t.waitFor(async () => (await jobs('done')).length === 1)
+    const state = await t.state()
+    expect(state.tickets).toHaveLength(1)
+    expect(await requests('tickets/create_many')).toHaveLength(1)
+    expect(await ticketLookups()).toHaveLength(1)
+    const log: any = await (await fetch(`${t.url}/admin/api/delivery-log?message_id=m-lost`)).json()
+    expect(log.entries.map((e: any) => e.outcome)).toEqual(['delivered', 'retry'])
+    expect(log.entries[0].reason).toBe(
+      `ticket ${state.tickets[0].id} already has external_id "lost-1"; no second ticket was created`,
+    )
   })
 })

@@ -48,7 +48,11 @@ async function ticket(id: number): Promise<any> {
 
 describe('"Ticket Updated" tracks update Zendesk tickets', () => {
   test('by id, out of the box: status, priority, tags added and removed, a private comment appended, custom fields merged; one update goes as a single PUT', async () => {
-    t = await startTestService()
+    // Custom fields go only to ticket fields Zendesk has (custom-fields-tickets.test.ts has the rest).
+    t = await startTestService({
+      emulator: { fields: { ticket: [{ title: 'Refund state', type: 'text' }] } },
+    })
+    const refundField: number = (await t.state()).ticket_fields[0].id
     const seeded = await seedTicket({
       subject: 'Order 1001 never arrived',
       comment: { body: 'Where is my parcel?' },
@@ -66,7 +70,7 @@ describe('"Ticket Updated" tracks update Zendesk tickets', () => {
         add_tags: ['refund'],
         remove_tags: ['waiting'],
         comment: { body: 'Refund approved by finance.', public: false },
-        custom_fields: { '2': 'refunded' },
+        custom_fields: { [refundField]: 'refunded' },
       },
     })
     await t.waitFor(async () => (await jobs('done')).length === 1)
@@ -77,7 +81,7 @@ describe('"Ticket Updated" tracks update Zendesk tickets', () => {
       tags: ['shipping', 'refund'],
       custom_fields: [
         { id: 1, value: 'a' },
-        { id: 2, value: 'refunded' },
+        { id: refundField, value: 'refunded' },
       ],
     })
     expect(updated.comments.map((c: any) => [c.body, c.public])).toEqual([

@@ -1,6 +1,7 @@
 /**
- * User fields and organization fields (facts §3): the field definitions and how values given in
- * `user_fields` / `organization_fields` are checked and stored.
+ * User, organization and ticket fields (facts §3; OpenAPI `CustomFieldObject`, `TicketFieldObject`):
+ * the field definitions and how values given in `user_fields` / `organization_fields` / a ticket's
+ * `custom_fields` are checked and stored.
  *
  * - `key`: required, unique per kind, letters, digits and underscores, not only digits [D-uf].
  * - `type`: text (default), textarea, checkbox, date, integer, decimal, regexp, dropdown, lookup,
@@ -11,9 +12,22 @@
  *   `InvalidValue` on `user_fields` / `organization_fields` (unverified). `null` or `""` clears a
  *   value (unverified).
  * - The show endpoints take an id or a key [OAS `UserFieldId`].
+ *
+ * Ticket fields [OAS `ListTicketFields`, `CreateTicketField`]: no `key` (a ticket names its field
+ * values by field id), types text, textarea, checkbox, date, integer, decimal, regexp,
+ * partialcreditcard, multiselect, tagger (a single-select dropdown: needs options) and lookup. The
+ * list holds Zendesk's system fields (subject, description, status, type, priority, group,
+ * assignee) before the custom ones, and is not paginated unless cursor parameters are given.
+ * A ticket's `custom_fields` entry for a custom ticket field is checked like a user field value
+ * (a wrong value is a 422 `InvalidValue` on `custom_fields`, unverified) and stored as Zendesk
+ * answers ticket values: text for text, numbers and dates (`2027-01-31`), true/false for a
+ * checkbox, the tag for tagger, a list of tags for multiselect. An inactive field's value is
+ * dropped. An id that is no ticket field is kept as given: tests may name fields they never
+ * defined (Zendesk most likely drops it, unverified).
  */
 import type { Account, CustomFieldRecord, Json, JsonObject } from '../account.js'
-import { detailsCollector, recordInvalid, type ErrorDetails, type FieldError } from '../errors.js'
+import { ApiError, detailsCollector, recordInvalid, type ErrorDetails, type FieldError } from '../errors.js'
+import type { SeedFields } from '../options.js'
 
 export const CUSTOM_FIELD_TYPES = [
   'text',
@@ -28,10 +42,58 @@ export const CUSTOM_FIELD_TYPES = [
   'multiselect',
 ] as const
 
-export type FieldKind = 'user' | 'organization'
+/** Custom ticket-field types [OAS `CreateTicketField`]. */
+export const TICKET_FIELD_TYPES = [
+  'text',
+  'textarea',
+  'checkbox',
+  'date',
+  'integer',
+  'decimal',
+  'regexp',
+  'partialcreditcard',
+  'multiselect',
+  'tagger',
+  'lookup',
+] as const
+
+export type FieldKind = 'user' | 'organization' | 'ticket'
 
 export function fieldsOf(account: Account, kind: FieldKind): Map<number, CustomFieldRecord> {
-  return kind === 'user' ? account.data.userFields : account.data.organizationFields
+  return kind === 'user'
+    ? account.data.userFields
+    : kind === 'organization'
+      ? account.data.organizationFields
+      : account.data.ticketFields
+}
+
+/** Zendesk's system ticket fields [OAS `TicketFieldObject`]; fixed ids, outside the id sequence. */
+const SYSTEM_TICKET_FIELDS: readonly { id: number; type: string; title: string }[] = [
+  { id: 359_999_901, type: 'subject', title: 'Subject' },
+  { id: 359_999_902, type: 'description', title: 'Description' },
+  { id: 359_999_903, type: 'status', title: 'Status' },
+  { id: 359_999_904, type: 'tickettype', title: 'Type' },
+  { id: 359_999_905, type: 'priority', title: 'Priority' },
+  { id: 359_999_906, type: 'group', title: 'Group' },
+  { id: 359_999_907, type: 'assignee', title: 'Assignee' },
+]
+
+/** The system ticket fields as the list and show endpoints answer them. */
+export function systemTicketFields(account: Account): JsonObject[] {
+  return SYSTEM_TICKET_FIELDS.map((f, i) => ({
+    url: account.apiUrl(`ticket_fields/${f.id}`),
+    id: f.id,
+    type: f.type,
+    title: f.title,
+    raw_title: f.title,
+    description: '',
+    raw_description: '',
+    position: i,
+    active: true,
+    required: false,
+    removable: false,
+    system: true,
+  }))
 }
 
 /** The fields in their configured order (`position`, then creation), as the list endpoint returns them [D-uf]. */
@@ -52,7 +114,25 @@ export function findCustomField(
       return byId
     }
   }
-  return [...fields.values()].find((f) => f.key === idOrKey) ?? null
+  // Ticket fields have no key.
+  return kind === 'ticket' ? null : ([...fields.values()].find((f) => f.key === idOrKey) ?? null)
+}
+
+/**
+ * Creates the seeded custom fields (`EmulatorOptions.fields`), in order; throws on a field Zendesk
+ * would refuse, naming it.
+ */
+export function seedCustomFields(account: Account, seed: SeedFields | undefined): void {
+  for (const kind of ['user', 'organization', 'ticket'] as const) {
+    for (const [i, input] of (seed?.[kind] ?? []).entries()) {
+      try {
+        createCustomField(account, kind, input as JsonObject)
+      } catch (err) {
+        const details = err instanceof ApiError ? JSON.stringify(err.body) : String(err)
+        throw new Error(`Invalid emulator options: fields.${kind}[${i}]: ${details}`, { cause: err })
+      }
+    }
+  }
 }
 
 /** `zen:user`, `zen:organization`, `zen:ticket` or `zen:custom_object:{key}` [D-uf]. */
@@ -62,10 +142,13 @@ const LOOKUP_TARGET = /^zen:(user|organization|ticket|custom_object:[A-Za-z0-9_]
 export function createCustomField(account: Account, kind: FieldKind, input: JsonObject): CustomFieldRecord {
   const { details, add } = detailsCollector()
   const fields = fieldsOf(account, kind)
-  const key = typeof input.key === 'string' ? input.key : ''
+  const key = kind !== 'ticket' && typeof input.key === 'string' ? input.key : ''
   const title = typeof input.title === 'string' ? input.title : ''
   const type = input.type === undefined ? 'text' : input.type
-  if (!key) {
+  const types: readonly string[] = kind === 'ticket' ? TICKET_FIELD_TYPES : CUSTOM_FIELD_TYPES
+  if (kind === 'ticket') {
+    // No key to check: ticket fields have none.
+  } else if (!key) {
     add('key', 'BlankValue', 'Key: cannot be blank')
   } else if (!/^[A-Za-z0-9_]+$/.test(key) || /^\d+$/.test(key)) {
     add(
@@ -79,11 +162,11 @@ export function createCustomField(account: Account, kind: FieldKind, input: Json
   if (!title) {
     add('title', 'BlankValue', 'Title: cannot be blank')
   }
-  if (typeof type !== 'string' || !(CUSTOM_FIELD_TYPES as readonly string[]).includes(type)) {
+  if (typeof type !== 'string' || !types.includes(type)) {
     add('type', 'InvalidValue', `Type: is not included in the list`)
   }
   const options = Array.isArray(input.custom_field_options) ? input.custom_field_options : []
-  if (typeof type === 'string') {
+  if (typeof type === 'string' && types.includes(type)) {
     checkTypeSettings(type, input, add)
   }
   if (Object.keys(details).length > 0) {
@@ -125,10 +208,7 @@ function checkTypeSettings(
   add: (field: string, error: string, description: string) => void,
   partial = false,
 ): void {
-  if (
-    (type === 'dropdown' || type === 'multiselect') &&
-    !(partial && input.custom_field_options === undefined)
-  ) {
+  if (hasOptions(type) && !(partial && input.custom_field_options === undefined)) {
     const options = Array.isArray(input.custom_field_options) ? input.custom_field_options : []
     if (options.length === 0) {
       add('custom_field_options', 'BlankValue', 'Field options: cannot be blank')
@@ -177,11 +257,54 @@ function buildOptions(
   })
 }
 
-/** The stored values of every record of a kind (users' `user_fields`, organizations' `organization_fields`). */
-function storedValues(account: Account, kind: FieldKind): Record<string, Json>[] {
-  return kind === 'user'
-    ? [...account.data.users.values()].map((u) => u.user_fields)
-    : [...account.data.organizations.values()].map((o) => o.organization_fields)
+/** Types whose values are option tags. */
+function hasOptions(type: string): boolean {
+  return type === 'dropdown' || type === 'multiselect' || type === 'tagger'
+}
+
+/**
+ * Visits the stored value of a field on every record of its kind (users' `user_fields`,
+ * organizations' `organization_fields`, tickets' `custom_fields`); `set` replaces it, `remove`
+ * takes it away.
+ */
+function forEachValue(
+  account: Account,
+  kind: FieldKind,
+  field: CustomFieldRecord,
+  visit: (value: Json | undefined, set: (v: Json) => void, remove: () => void) => void,
+): void {
+  if (kind === 'ticket') {
+    for (const t of account.data.tickets.values()) {
+      const entry = t.custom_fields.find((e) => e.id === field.id)
+      visit(
+        entry?.value,
+        (v) => {
+          if (entry) {
+            entry.value = v
+          }
+        },
+        () => {
+          t.custom_fields = t.custom_fields.filter((e) => e.id !== field.id)
+        },
+      )
+    }
+    return
+  }
+  const all =
+    kind === 'user'
+      ? [...account.data.users.values()].map((u) => u.user_fields)
+      : [...account.data.organizations.values()].map((o) => o.organization_fields)
+  for (const values of all) {
+    visit(
+      values[field.key],
+      (v) => {
+        values[field.key] = v
+      },
+      () => {
+        delete values[field.key]
+      },
+    )
+  }
 }
 
 /**
@@ -227,20 +350,16 @@ export function updateCustomField(
   if (field.type === 'checkbox' && (typeof input.tag === 'string' || input.tag === null)) {
     field.tag = input.tag
   }
-  if (
-    (field.type === 'dropdown' || field.type === 'multiselect') &&
-    Array.isArray(input.custom_field_options)
-  ) {
+  if (hasOptions(field.type) && Array.isArray(input.custom_field_options)) {
     field.custom_field_options = buildOptions(account, field.custom_field_options, input.custom_field_options)
     const allowed = new Set(field.custom_field_options.map((o) => o.value))
-    for (const values of storedValues(account, kind)) {
-      const v = values[field.key]
+    forEachValue(account, kind, field, (v, set) => {
       if (typeof v === 'string' && !allowed.has(v)) {
-        values[field.key] = null
+        set(null)
       } else if (Array.isArray(v)) {
-        values[field.key] = v.filter((x) => typeof x === 'string' && allowed.has(x))
+        set(v.filter((x) => typeof x === 'string' && allowed.has(x)))
       }
-    }
+    })
   }
   field.updated_at = account.nowIso()
   return field
@@ -249,12 +368,13 @@ export function updateCustomField(
 /** `DELETE /{kind}_fields/{id}`: the definition goes, and with it every stored value. */
 export function deleteCustomField(account: Account, kind: FieldKind, field: CustomFieldRecord): void {
   fieldsOf(account, kind).delete(field.id)
-  for (const values of storedValues(account, kind)) {
-    delete values[field.key]
-  }
+  forEachValue(account, kind, field, (_v, _set, remove) => remove())
 }
 
 export function presentCustomField(account: Account, kind: FieldKind, f: CustomFieldRecord): JsonObject {
+  if (kind === 'ticket') {
+    return presentTicketField(account, f)
+  }
   const out: JsonObject = {
     url: account.apiUrl(`${kind}_fields/${f.id}`),
     id: f.id,
@@ -281,6 +401,84 @@ export function presentCustomField(account: Account, kind: FieldKind, f: CustomF
     out.relationship_target_type = f.relationship_target_type
   }
   return out
+}
+
+/** A custom ticket field as Zendesk answers it [OAS `TicketFieldObject`]: no key. */
+function presentTicketField(account: Account, f: CustomFieldRecord): JsonObject {
+  const out: JsonObject = {
+    url: account.apiUrl(`ticket_fields/${f.id}`),
+    id: f.id,
+    type: f.type,
+    title: f.title,
+    raw_title: f.raw_title,
+    description: f.description,
+    raw_description: f.raw_description,
+    position: f.position,
+    active: f.active,
+    required: false,
+    removable: true,
+    system: false,
+    regexp_for_validation: f.regexp_for_validation,
+    created_at: f.created_at,
+    updated_at: f.updated_at,
+  }
+  if (f.type === 'checkbox') {
+    out.tag = f.tag
+  }
+  if (f.type === 'tagger' || f.type === 'multiselect') {
+    out.custom_field_options = f.custom_field_options
+  }
+  if (f.type === 'lookup') {
+    out.relationship_target_type = f.relationship_target_type
+  }
+  return out
+}
+
+/**
+ * A ticket's `custom_fields` entries checked against the custom ticket fields (see the header):
+ * the entries to store, in Zendesk's ticket value forms, and one error per value of the wrong type.
+ */
+export function checkTicketFieldValues(
+  account: Account,
+  entries: readonly { id: number; value: Json }[],
+): { entries: { id: number; value: Json }[]; errors: FieldError[] } {
+  const out: { id: number; value: Json }[] = []
+  const errors: FieldError[] = []
+  for (const { id, value } of entries) {
+    const field = account.data.ticketFields.get(id)
+    if (!field) {
+      out.push({ id, value })
+      continue
+    }
+    if (!field.active) {
+      continue
+    }
+    if (value === null || value === '') {
+      out.push({ id, value: null })
+      continue
+    }
+    const v = coerce(field, value)
+    if (v === undefined) {
+      errors.push({
+        description: `${field.title}: ${JSON.stringify(value)} is not a valid ${field.type} value`,
+        error: 'InvalidValue',
+      })
+      continue
+    }
+    out.push({ id, value: ticketForm(field, v) })
+  }
+  return { entries: out, errors }
+}
+
+/** A checked value as a ticket answers it: text, except checkboxes and multiselect lists. */
+function ticketForm(field: CustomFieldRecord, v: Json): Json {
+  if (field.type === 'checkbox' || field.type === 'multiselect' || field.type === 'lookup') {
+    return v
+  }
+  if (field.type === 'date' && typeof v === 'string') {
+    return v.slice(0, 10)
+  }
+  return typeof v === 'number' ? String(v) : v
 }
 
 /**
@@ -402,6 +600,7 @@ function coerce(field: CustomFieldRecord, raw: Json): Json | undefined {
       return m && !Number.isNaN(Date.parse(m[1] ?? '')) ? `${m[1]}T00:00:00Z` : undefined
     }
     case 'dropdown':
+    case 'tagger':
       return typeof raw === 'string' && field.custom_field_options.some((o) => o.value === raw)
         ? raw
         : undefined

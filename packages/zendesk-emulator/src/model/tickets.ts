@@ -20,7 +20,8 @@
  *   (observed by a mock author, facts §6); a `comment` is appended, and its `public` defaults to
  *   the first comment's [OAS]. At most 5,000 comments per ticket; more is a 422 [OAS].
  * - `external_id` is not unique on tickets [OAS].
- * - Ticket fields are not modelled, so any numeric custom field id is stored as given.
+ * - `custom_fields` of custom ticket fields are checked and stored in Zendesk's value forms
+ *   (model/custom-fields.ts `checkTicketFieldValues`); an id that is no ticket field is stored as given.
  *
  * Validation runs before anything is written, so a 422 leaves no half-created requester.
  */
@@ -34,6 +35,7 @@ import {
   type UserRecord,
 } from '../account.js'
 import { ApiError, bulkFailure, detailsCollector, recordInvalid, recordNotFound } from '../errors.js'
+import { checkTicketFieldValues } from './custom-fields.js'
 import { membershipsOfUser } from './memberships.js'
 import { createUser, findUser, findUserByEmail, findUserByExternalId, normalizeTags } from './users.js'
 
@@ -193,6 +195,23 @@ function parseCustomFields(raw: Json | undefined): { id: number; value: Json }[]
     }
   }
   return [...out].map(([id, value]) => ({ id, value }))
+}
+
+/** `custom_fields` checked against the ticket fields; each wrong value is an error on `custom_fields`. */
+function checkCustomFields(
+  account: Account,
+  raw: Json | undefined,
+  add: Add,
+): { id: number; value: Json }[] | null {
+  const parsed = parseCustomFields(raw)
+  if (!parsed) {
+    return null
+  }
+  const { entries, errors } = checkTicketFieldValues(account, parsed)
+  for (const e of errors) {
+    add('custom_fields', e.error, e.description)
+  }
+  return entries
 }
 
 function mergeCustomFields(
@@ -400,6 +419,7 @@ export function createTicket(account: Account, input: JsonObject, actorId: numbe
   const assignee = checkUserRef(account, input.assignee_id, 'assignee', 'Assignee', add, true)
   const knownRequester = plan?.kind === 'existing' ? plan.user : plan === null ? actor : null
   const organizationId = checkOrganization(account, input.organization_id, knownRequester, add)
+  const customFields = checkCustomFields(account, input.custom_fields, add)
   if (Object.keys(details).length > 0 || !comment) {
     throw recordInvalid(details)
   }
@@ -427,7 +447,7 @@ export function createTicket(account: Account, input: JsonObject, actorId: numbe
     organization_id: organizationId === undefined ? requester.organization_id : organizationId,
     group_id: typeof input.group_id === 'number' ? input.group_id : null,
     tags: Array.isArray(input.tags) ? normalizeTags(input.tags) : [],
-    custom_fields: parseCustomFields(input.custom_fields) ?? [],
+    custom_fields: customFields ?? [],
     comments: [first],
     created_at: now,
     updated_at: now,
@@ -462,6 +482,7 @@ export function updateTicket(
   }
   const assignee = checkUserRef(account, input.assignee_id, 'assignee', 'Assignee', add, true)
   const organizationId = checkOrganization(account, input.organization_id, requester, add)
+  const customFields = checkCustomFields(account, input.custom_fields, add)
   if (Object.keys(details).length > 0) {
     throw recordInvalid(details)
   }
@@ -507,7 +528,6 @@ export function updateTicket(
     const removed = new Set(normalizeTags(input.remove_tags))
     ticket.tags = ticket.tags.filter((t) => !removed.has(t))
   }
-  const customFields = parseCustomFields(input.custom_fields)
   if (customFields) {
     ticket.custom_fields = mergeCustomFields(ticket.custom_fields, customFields)
   }

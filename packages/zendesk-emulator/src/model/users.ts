@@ -170,6 +170,59 @@ export function makePrimaryIdentity(account: Account, identity: IdentityRecord):
   }
 }
 
+/**
+ * `PUT users/{id}/identities/{iid}` with `{identity: {value?, verified?}}`: sets `verified` or
+ * changes the value; `primary` cannot be changed here (make_primary does it) and is ignored
+ * [OAS `UpdateUserIdentity`]. A new email value follows the email rules (format, unique in the
+ * account).
+ */
+export function updateIdentity(
+  account: Account,
+  identity: IdentityRecord,
+  input: JsonObject,
+): IdentityRecord {
+  let value = identity.value
+  if (input.value !== undefined) {
+    const raw = str(input.value)?.trim() ?? ''
+    if (raw === '') {
+      throw fieldInvalid('value', 'BlankValue', 'Value: cannot be blank')
+    }
+    value = identity.type === 'email' || identity.type === 'twitter' ? normalizeEmail(raw) : raw
+    if (identity.type === 'email' && value !== identity.value) {
+      if (!EMAIL.test(value)) {
+        throw fieldInvalid('email', 'InvalidValue', `Email: ${value} is not properly formatted`)
+      }
+      const owner = findUserByEmail(account, value)
+      if (owner) {
+        throw fieldInvalid('email', 'DuplicateValue', `Email: ${value} is already being used by another user`)
+      }
+    }
+  }
+  const updated: IdentityRecord = {
+    ...identity,
+    value,
+    verified: typeof input.verified === 'boolean' ? input.verified : identity.verified,
+    updated_at: account.nowIso(),
+  }
+  // The map indexes identities by value: store a new record rather than change the old one.
+  account.data.identities.set(updated.id, updated)
+  return updated
+}
+
+/**
+ * `DELETE users/{id}/identities/{iid}` (204). When the primary identity of its type goes, the
+ * oldest remaining one of that type becomes primary (unverified: the docs do not say).
+ */
+export function deleteIdentity(account: Account, identity: IdentityRecord): void {
+  account.data.identities.delete(identity.id)
+  if (identity.primary) {
+    const next = identitiesOf(account, identity.user_id).find((i) => i.type === identity.type)
+    if (next) {
+      makePrimaryIdentity(account, next)
+    }
+  }
+}
+
 /** Checks the attributes that have uniqueness or format rules; collects every problem. */
 function validate(account: Account, input: JsonObject, self: UserRecord | null): ErrorDetails {
   const { details, add } = detailsCollector()

@@ -1,9 +1,14 @@
 /**
- * User fields and organization fields [D-uf] [OAS] (facts §3): list, create, and show, update or
- * delete by id or key. The definitions and value rules are in model/custom-fields.ts.
+ * User, organization and ticket fields [D-uf] [OAS] (facts §3): list, create, and show, update or
+ * delete by id (or, for user and organization fields, key). The definitions and value rules are in
+ * model/custom-fields.ts.
+ *
+ * Lists: user and organization fields page like other lists (offset by default, cursor on
+ * request; facts §11). Ticket fields come all at once, system fields first, unless cursor
+ * parameters are given [OAS `ListTicketFields`: cursor pagination or none].
  */
 import { recordNotFound } from '../errors.js'
-import { listEnvelope, send, wrapped, type RouteModule } from '../http.js'
+import { listEnvelope, paginate, query, send, wrapped, type RouteModule } from '../http.js'
 import type { FastifyRequest } from 'fastify'
 
 import type { CustomFieldRecord } from '../account.js'
@@ -13,22 +18,27 @@ import {
   findCustomField,
   listCustomFields,
   presentCustomField,
+  systemTicketFields,
   updateCustomField,
   type FieldKind,
 } from '../model/custom-fields.js'
 
 export const customFieldRoutes: RouteModule = (app, { account }) => {
-  for (const kind of ['user', 'organization'] as const satisfies readonly FieldKind[]) {
+  for (const kind of ['user', 'organization', 'ticket'] as const satisfies readonly FieldKind[]) {
     const plural = `${kind}_fields`
     const singular = `${kind}_field`
     const param = `${kind}_field_id`
 
-    app.get(`/api/v2/${plural}`, () =>
-      listEnvelope(
-        plural,
-        listCustomFields(account, kind).map((f) => presentCustomField(account, kind, f)),
-      ),
-    )
+    app.get(`/api/v2/${plural}`, (request) => {
+      const fields = listCustomFields(account, kind).map((f) => presentCustomField(account, kind, f))
+      if (kind !== 'ticket') {
+        return paginate(request, account, plural, plural, fields)
+      }
+      const all = [...systemTicketFields(account), ...fields]
+      const q = query(request)
+      const cursor = ['page[size]', 'page[after]', 'page[before]'].some((k) => q[k] !== undefined)
+      return cursor ? paginate(request, account, plural, plural, all) : listEnvelope(plural, all)
+    })
 
     app.post(`/api/v2/${plural}`, (request, reply) => {
       const field = createCustomField(account, kind, wrapped(request.body, singular))
@@ -49,9 +59,12 @@ export const customFieldRoutes: RouteModule = (app, { account }) => {
       return field
     }
 
-    app.get(`/api/v2/${plural}/:${param}`, (request) => ({
-      [singular]: presentCustomField(account, kind, requireField(request)),
-    }))
+    app.get(`/api/v2/${plural}/:${param}`, (request) => {
+      const id = (request.params as Record<string, string | undefined>)[param] ?? ''
+      const system =
+        kind === 'ticket' ? systemTicketFields(account).find((f) => f.id === Number(id)) : undefined
+      return { [singular]: system ?? presentCustomField(account, kind, requireField(request)) }
+    })
 
     app.put(`/api/v2/${plural}/:${param}`, (request) => {
       const field = requireField(request)

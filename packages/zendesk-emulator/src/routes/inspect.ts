@@ -31,6 +31,7 @@ export function inspectRoutes(app: FastifyInstance, parts: ServerParts): void {
       identities: [...d.identities.values()].map((i) => presentIdentity(account, i)),
       user_fields: [...d.userFields.values()],
       organization_fields: [...d.organizationFields.values()],
+      ticket_fields: [...d.ticketFields.values()],
       organizations: [...d.organizations.values()],
       organization_memberships: [...d.memberships.values()],
       tickets: [...d.tickets.values()],

@@ -36,6 +36,7 @@ import {
   createIdentity,
   createOrUpdateUser,
   createUser,
+  deleteIdentity,
   deleteUser,
   findUpsertTarget,
   findUser,
@@ -46,6 +47,7 @@ import {
   presentIdentity,
   presentUser,
   requireUser,
+  updateIdentity,
   updateUser,
 } from '../model/users.js'
 import { enforceBuckets, MINUTE, SECOND } from '../rate-limit.js'
@@ -221,6 +223,16 @@ export const userRoutes: RouteModule = (app, ctx) => {
   app.get('/api/v2/users/:user_id/identities/:user_identity_id', (request) => {
     const identity = requireIdentity(request)
     return { identity: presentIdentity(account, identity) }
+  })
+
+  app.put('/api/v2/users/:user_id/identities/:user_identity_id', (request) => {
+    const identity = updateIdentity(account, requireIdentity(request), wrapped(request.body, 'identity'))
+    return { identity: presentIdentity(account, identity) }
+  })
+
+  app.delete('/api/v2/users/:user_id/identities/:user_identity_id', (request, reply) => {
+    deleteIdentity(account, requireIdentity(request))
+    return reply.code(204).send()
   })
 
   app.put('/api/v2/users/:user_id/identities/:user_identity_id/make_primary', (request) => {

@@ -222,7 +222,7 @@ describe('users', () => {
     })
   })
 
-  test('identities: list, create, show and make_primary answer documented identities', async () => {
+  test('identities: list, create, show, make_primary, update and delete answer documented identities', async () => {
     const user = await newUser()
     await call('GET', `/api/v2/users/${user.id}/identities.json`, 200)
     const created = await call('POST', `/api/v2/users/${user.id}/identities.json`, 201, {
@@ -232,6 +232,14 @@ describe('users', () => {
     await call('GET', `/api/v2/users/${user.id}/identities/${iid}.json`, 200)
     await call('PUT', `/api/v2/users/${user.id}/identities/${iid}/make_primary.json`, 200)
     await call('GET', `/api/v2/users/${user.id}/identities/999999999.json`, 404)
+    const other = await call('POST', `/api/v2/users/${user.id}/identities.json`, 201, {
+      body: { identity: { type: 'email', value: `third-${uniq()}@example.com` } },
+    })
+    const oid = other.body.identity.id
+    await call('PUT', `/api/v2/users/${user.id}/identities/${oid}.json`, 200, {
+      body: { identity: { verified: true } },
+    })
+    await call('DELETE', `/api/v2/users/${user.id}/identities/${oid}.json`, 204)
   })
 
   test('bulk user jobs answer a queued job and complete with documented results', async () => {
@@ -532,6 +540,29 @@ describe('tickets', () => {
     await call('PUT', '/api/v2/tickets/999999999.json', 404, { body: { ticket: { status: 'open' } } })
     await call('DELETE', '/api/v2/tickets/999999999.json', 404)
     await call('GET', '/api/v2/tickets/999999999/comments.json', 404)
+  })
+
+  test('ticket fields: created, listed (system fields too), shown, updated and deleted as documented', async () => {
+    const text = await call('POST', '/api/v2/ticket_fields.json', 201, {
+      body: { ticket_field: { type: 'text', title: `Order ${uniq()}` } },
+    })
+    const tagger = await call('POST', '/api/v2/ticket_fields.json', 201, {
+      body: {
+        ticket_field: {
+          type: 'tagger',
+          title: `Region ${uniq()}`,
+          custom_field_options: [{ name: 'Europe', value: `eu_${uniq()}` }],
+        },
+      },
+    })
+    await call('GET', '/api/v2/ticket_fields.json', 200)
+    await call('GET', '/api/v2/ticket_fields.json?page[size]=2', 200)
+    await call('GET', `/api/v2/ticket_fields/${text.body.ticket_field.id}.json`, 200)
+    await call('PUT', `/api/v2/ticket_fields/${tagger.body.ticket_field.id}.json`, 200, {
+      body: { ticket_field: { title: 'Region (renamed)' } },
+    })
+    await call('DELETE', `/api/v2/ticket_fields/${text.body.ticket_field.id}.json`, 204)
+    await call('GET', '/api/v2/ticket_fields/999999999.json', 404)
   })
 
   test('listing and show_many answer documented ticket lists', async () => {

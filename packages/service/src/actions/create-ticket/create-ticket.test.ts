@@ -1,7 +1,9 @@
 import { describe, expect, test } from 'vitest'
 
+import { inProcessActionMemory } from '../../lib/action-memory.js'
+import type { ZendeskRequest, ZendeskResponse } from '../../zendesk/request.js'
 import { buildPayload } from '../build-payload.js'
-import type { ActionContext } from '../define-action.js'
+import { DeliveryNote, type ActionContext, type ActionZendesk } from '../define-action.js'
 import { createTicket, type CreateTicketRecord } from './create-ticket.js'
 
 const ctx: ActionContext = { userFieldKeys: null, settings: {} }
@@ -178,5 +180,69 @@ describe('create-ticket', () => {
   test('tickets without an external id are never merged', async () => {
     const { external_id: _e, ...props } = ticketCreated.properties
     expect(createTicket.bulk.key(await recordFor({ ...ticketCreated, properties: props }))).toBeNull()
+  })
+})
+
+describe('create-ticket remembers the tickets it creates (the action memory)', () => {
+  test('an external id it created is noted without a request, one marked sending is looked up, a new one goes straight to create_many, and one external id is never in two batches at once', async () => {
+    const memory = inProcessActionMemory()
+    const now = 1_800_000_000_000
+    await memory.remember([
+      ['known', 'created:7'],
+      ['maybe', `sending:${now - 5 * 60_000}`],
+      ['young', `sending:${now - 30_000}`],
+    ])
+    const sent: string[] = []
+    let jobStarted = (): void => {}
+    const started = new Promise<void>((resolve) => (jobStarted = resolve))
+    let finishJob = (): void => {}
+    const zendesk: ActionZendesk = {
+      send<T>(req: ZendeskRequest): Promise<ZendeskResponse<T>> {
+        sent.push(`${req.method} ${req.path} ${String(req.query?.external_id)}`)
+        // The lookup finds no ticket: the earlier send never reached Zendesk.
+        return Promise.resolve({ status: 200, headers: {}, body: { tickets: [] } as T })
+      },
+      async runJob(req) {
+        sent.push(`${req.method} ${req.path}`)
+        jobStarted()
+        await new Promise<void>((done) => (finishJob = done))
+        const tickets = (req.body as { tickets: unknown[] }).tickets
+        return tickets.map((_, i) => ({ id: 100 + i, index: i, status: 'Created', success: true }))
+      },
+    }
+    const record = (externalId: string): Promise<CreateTicketRecord> =>
+      recordFor({ ...ticketCreated, properties: { ...ticketCreated.properties, external_id: externalId } })
+    const first = createTicket.bulk.perform(
+      [await record('known'), await record('maybe'), await record('new'), await record('young')],
+      zendesk,
+      { memory, now: () => now },
+    )
+    await started
+    // While the first batch creates "new", a second batch with it waits (retried shortly).
+    const second = await createTicket.bulk.perform([await record('new')], zendesk, { memory, now: () => now })
+    expect(second[0]).toMatchObject({ code: 'TICKET_CREATE_IN_PROGRESS' })
+    expect(Object.fromEntries(await memory.recall(['maybe', 'new']))).toEqual({
+      maybe: `sending:${now}`,
+      new: `sending:${now}`,
+    })
+    finishJob()
+    const outcomes = await first
+    expect(outcomes[0]).toBeInstanceOf(DeliveryNote)
+    expect((outcomes[0] as DeliveryNote).reason).toBe(
+      'ticket 7 already has external_id "known"; no second ticket was created',
+    )
+    expect(outcomes.slice(1, 3)).toEqual([null, null])
+    // Marked 30 s ago and not in Zendesk: that send may be a job Zendesk has not run yet, so it
+    // is looked up again when 2 minutes have passed, not created now.
+    expect(outcomes[3]).toMatchObject({ code: 'TICKET_CREATE_UNCONFIRMED', retryAfterS: 90 })
+    expect(sent).toEqual(['GET tickets maybe', 'GET tickets young', 'POST tickets/create_many'])
+    expect(Object.fromEntries(await memory.recall(['maybe', 'new']))).toEqual({
+      maybe: 'created:100',
+      new: 'created:101',
+    })
+    // Released: a later batch with "new" finds the ticket without asking Zendesk.
+    const third = await createTicket.bulk.perform([await record('new')], zendesk, { memory, now: () => now })
+    expect((third[0] as DeliveryNote).reason).toContain('ticket 101 already has external_id "new"')
+    expect(sent).toHaveLength(3)
   })
 })

@@ -1,5 +1,42 @@
+/**
+ * `create-ticket`: a "Ticket Created" track (Customer.io's trigger) becomes a Zendesk ticket,
+ * created with `tickets/create_many` (100 a job). Properties map to subject, first comment,
+ * requester, priority, type, status, tags, custom fields and `external_id`.
+ *
+ * Idempotent: the same `external_id` never creates a second ticket. Zendesk does not enforce it
+ * (ticket external ids are not unique, facts §6) and has no bulk lookup by it (one
+ * `GET tickets?external_id=` per ticket: alone 1,000 requests per 1,000 events), so the action
+ * remembers what it sent, in the destination's action memory (store/action-memory.ts, SQLite):
+ *
+ * | memory for the external id | what happens                                                  |
+ * | -------------------------- | ------------------------------------------------------------- |
+ * | nothing                    | created without a lookup: this destination never sent it      |
+ * | `created:<ticket id>`      | delivered with a note naming the ticket; no request           |
+ * | `sending:<time>`           | looked up in Zendesk (`GET tickets?external_id=`): found, the |
+ * |                            | ticket is noted; not found, it is created, unless the mark is |
+ * |                            | under 2 minutes old (the job may not have run yet): then the  |
+ * |                            | record is retried when the 2 minutes are over                 |
+ *
+ * `sending` is written (and committed) before the `create_many` request goes out, and replaced
+ * by `created:<id>` from the job's result, or removed when Zendesk refused that ticket or
+ * answered the request itself with an error (no job was made). It is left as it is whenever the
+ * outcome is unknown: no answer, a failed or lost job, a stop or kill, a lease that ran out and
+ * another worker took over. So the signal that a job "may already have been sent" is this mark
+ * itself, written before the send, not the job's `attempts` (a rate-limited retry, a lease
+ * expiry and a restart leave attempts unchanged). Only those records cost a lookup.
+ * - Within one delivery round, records with one external id merge into one (the later values
+ *   winning); the queue drops a repeated messageId within its dedupe window.
+ * - Two batches of one destination never work on one external id at once: a record whose
+ *   external id another batch of this worker holds (`hold`) is retried a moment later, and then
+ *   finds that batch's mark. One worker delivers a destination at a time (its delivery lease).
+ * - Tickets made outside this service (or before its database) are not looked for. Without an
+ *   action memory (a delivery set up without one), every external id is looked up as before.
+ */
 import { mapLimit } from '../../lib/map-limit.js'
 import { AppError, ERROR_KINDS } from '../../errors.js'
+import type { ActionMemory } from '../../lib/action-memory.js'
+import { ZendeskError } from '../../zendesk/errors.js'
+import { resultAt, type JobResult } from '../../zendesk/job-statuses.js'
 import {
   createMany,
   listByExternalId,
@@ -7,20 +44,41 @@ import {
   type ZendeskTicketInput,
 } from '../../zendesk/tickets.js'
 import { showManyByExternalIds } from '../../zendesk/users.js'
-import { defineAction, DeliveryNote, type ActionZendesk, type PayloadOf } from '../define-action.js'
+import {
+  defineAction,
+  DeliveryNote,
+  type ActionContext,
+  type ActionZendesk,
+  type PayloadOf,
+} from '../define-action.js'
 import {
   COMMENT_MAPPING,
   COMMENT_PUBLIC_MAPPING,
   CUSTOM_FIELDS_MAPPING,
-  customFieldList,
   enumValue,
   mergeCustomFields,
   resultError,
   tagList,
+  ticketCustomFields,
+  ticketFieldCandidates,
 } from '../ticket-values.js'
 
 /** Idempotency lookups sent at once (one per external id: Zendesk has no bulk form). */
 const LOOKUP_CONCURRENCY = 8
+
+/** The action memory's value for an external id being created (`sending:<epoch ms>`). */
+const SENDING = 'sending'
+/**
+ * How long after its `sending` mark a ticket that a lookup does not find may still be on its way
+ * (a bulk job Zendesk has accepted but not run yet): within it, the record is tried again once
+ * the time is over instead of being created now. Zendesk runs bulk jobs in seconds (facts §7).
+ */
+const UNCONFIRMED_WAIT_MS = 2 * 60_000
+/** The prefix of the value for an external id whose ticket exists: `created:<ticket id>`. */
+const CREATED = 'created:'
+
+const alreadyCreated = (ticketId: number | string, externalId: string): DeliveryNote =>
+  new DeliveryNote(`ticket ${ticketId} already has external_id "${externalId}"; no second ticket was created`)
 
 const fields = {
   subject: {
@@ -115,7 +173,7 @@ export interface CreateTicketRecord {
   requester: { email?: string; name?: string; externalId?: string }
 }
 
-function toRecord(p: Payload): CreateTicketRecord {
+function toRecord(p: Payload, ctx: ActionContext): CreateTicketRecord {
   const missing = [
     ...(p.subject === undefined ? ['subject: a new ticket needs a subject (properties.subject)'] : []),
     ...(p.comment === undefined
@@ -145,7 +203,7 @@ function toRecord(p: Payload): CreateTicketRecord {
   const type = enumValue('type', p.type)
   const status = enumValue('status', p.status)
   const tags = tagList('tags', p.tags)
-  const customFields = customFieldList('customFields', p.customFields)
+  const customFields = ticketCustomFields('customFields', p.customFields, ctx)
   if (priority !== undefined) {
     ticket.priority = priority
   }
@@ -185,18 +243,21 @@ function merge(a: CreateTicketRecord, b: CreateTicketRecord): CreateTicketRecord
 }
 
 /**
- * Idempotency: the records whose external id some ticket already has. Zendesk offers no bulk
- * lookup of tickets by external id (show_many takes ticket ids; search reads an index that lags
- * by minutes, so it misses a ticket created moments ago, which is exactly the retry case), so
+ * Idempotency: the records (of `which`) whose external id some ticket already has. Zendesk offers
+ * no bulk lookup of tickets by external id (show_many takes ticket ids; search reads an index that
+ * lags by minutes, so it misses a ticket created moments ago, which is exactly the retry case), so
  * each distinct external id costs one `GET tickets?external_id=` (page size 1: any match will
- * do). Records without an external id need none. A failed lookup fails only its record.
+ * do). Records without an external id need none. A failed lookup fails only its record. Returns
+ * the ticket id found per external id.
  */
 async function findExisting(
   records: CreateTicketRecord[],
   outcomes: unknown[],
   zendesk: ActionZendesk,
-): Promise<void> {
-  await mapLimit(records, LOOKUP_CONCURRENCY, async (_record, i) => {
+  which: readonly number[],
+): Promise<Map<string, number>> {
+  const found = new Map<string, number>()
+  await mapLimit(which, LOOKUP_CONCURRENCY, async (i) => {
     const externalId = records[i]?.ticket.external_id
     if (externalId === undefined) {
       return
@@ -205,14 +266,72 @@ async function findExisting(
       const r = await zendesk.send<{ tickets?: { id: number }[] }>(listByExternalId(externalId, 1))
       const first = r.body.tickets?.[0]
       if (first) {
-        outcomes[i] = new DeliveryNote(
-          `ticket ${first.id} already has external_id "${externalId}"; no second ticket was created`,
-        )
+        found.set(externalId, first.id)
+        outcomes[i] = alreadyCreated(first.id, externalId)
       }
     } catch (err) {
       outcomes[i] = err
     }
   })
+  return found
+}
+
+/**
+ * With an action memory: settles the records its memory says were created, looks up those it
+ * marked `sending`, and holds the others' external ids for this batch (see the file's comment).
+ * Returns the external ids held, to be released when the batch is done.
+ */
+async function checkMemory(
+  records: CreateTicketRecord[],
+  outcomes: unknown[],
+  zendesk: ActionZendesk,
+  memory: ActionMemory,
+  now: number,
+): Promise<string[]> {
+  const ids = [
+    ...new Set(records.flatMap((r) => (r.ticket.external_id !== undefined ? [r.ticket.external_id] : []))),
+  ]
+  const busy = new Set(memory.hold(ids))
+  const held = ids.filter((id) => !busy.has(id))
+  const known = await memory.recall(held)
+  const toLookUp: number[] = []
+  /** When each external id to look up was marked `sending` (0: unknown, an old mark). */
+  const markedAt = new Map<string, number>()
+  for (const [i, r] of records.entries()) {
+    const externalId = r.ticket.external_id
+    if (externalId === undefined) {
+      continue
+    }
+    const value = known.get(externalId)
+    if (busy.has(externalId)) {
+      outcomes[i] = new AppError(
+        ERROR_KINDS.transient,
+        'TICKET_CREATE_IN_PROGRESS',
+        `external_id "${externalId}": another batch is creating its ticket right now; tried again shortly`,
+      )
+    } else if (value?.startsWith(CREATED)) {
+      outcomes[i] = alreadyCreated(value.slice(CREATED.length), externalId)
+    } else if (value === SENDING || value?.startsWith(`${SENDING}:`)) {
+      toLookUp.push(i)
+      markedAt.set(externalId, Number(value.slice(SENDING.length + 1)) || 0)
+    }
+  }
+  const found = await findExisting(records, outcomes, zendesk, toLookUp)
+  await memory.remember([...found].map(([externalId, id]) => [externalId, `${CREATED}${id}`] as const))
+  for (const i of toLookUp) {
+    const externalId = records[i]?.ticket.external_id ?? ''
+    const waitMs = (markedAt.get(externalId) ?? 0) + UNCONFIRMED_WAIT_MS - now
+    if (outcomes[i] === null && !found.has(externalId) && waitMs > 0) {
+      // Not in Zendesk yet, but the earlier send may still be a job Zendesk has not run.
+      outcomes[i] = new AppError(
+        ERROR_KINDS.transient,
+        'TICKET_CREATE_UNCONFIRMED',
+        `external_id "${externalId}": an earlier attempt sent this ticket and its outcome is unknown; looked up again in ${Math.ceil(waitMs / 1000)} s before it is created`,
+        { retryAfterS: Math.ceil(waitMs / 1000) },
+      )
+    }
+  }
+  return held
 }
 
 /**
@@ -277,9 +396,38 @@ function mergeByExternalId(records: CreateTicketRecord[]): {
 }
 
 /** Creates the tickets that no ticket's external id already stands for; one outcome per record. */
-async function createOnce(records: CreateTicketRecord[], zendesk: ActionZendesk): Promise<unknown[]> {
+async function createOnce(
+  records: CreateTicketRecord[],
+  zendesk: ActionZendesk,
+  memory: ActionMemory | null,
+  now: () => number,
+): Promise<unknown[]> {
   const outcomes: unknown[] = records.map(() => null)
-  await findExisting(records, outcomes, zendesk)
+  if (memory === null) {
+    await findExisting(
+      records,
+      outcomes,
+      zendesk,
+      records.map((_, i) => i),
+    )
+    return createRest(records, outcomes, zendesk, null, now)
+  }
+  const held = await checkMemory(records, outcomes, zendesk, memory, now())
+  try {
+    return await createRest(records, outcomes, zendesk, memory, now)
+  } finally {
+    memory.release(held)
+  }
+}
+
+/** Creates the tickets of the records whose outcome is still open (null). */
+async function createRest(
+  records: CreateTicketRecord[],
+  outcomes: unknown[],
+  zendesk: ActionZendesk,
+  memory: ActionMemory | null,
+  now: () => number,
+): Promise<unknown[]> {
   const userIds = await resolveRequesters(records, outcomes, zendesk)
   const batch: { i: number; ticket: ZendeskTicketInput }[] = []
   for (const [i, r] of records.entries()) {
@@ -308,18 +456,42 @@ async function createOnce(records: CreateTicketRecord[], zendesk: ActionZendesk)
   if (batch.length === 0) {
     return outcomes
   }
+  // Marked before the request goes out: from here until the job reports, the outcome is unknown.
+  const sending = batch.flatMap((b) => (b.ticket.external_id !== undefined ? [b.ticket.external_id] : []))
+  await memory?.remember(sending.map((externalId) => [externalId, `${SENDING}:${now()}`] as const))
+  let results: JobResult[]
   try {
-    const results = await zendesk.runJob(createMany(batch.map((b) => b.ticket)))
-    for (const [position, { i }] of batch.entries()) {
-      outcomes[i] = resultError(results, position)
-    }
+    results = await zendesk.runJob(createMany(batch.map((b) => b.ticket)))
   } catch (err) {
-    // The bulk call or its job failed as a whole: every ticket of it gets that error (a retry
-    // is safe: the idempotency lookup finds the tickets a lost job did create).
+    // The bulk call or its job failed as a whole: every ticket of it gets that error. When
+    // Zendesk answered the call itself with an error (429, 5xx, 4xx), it made no job and no
+    // ticket: the marks go. Otherwise (no answer, a failed or lost job, a stop) they stay, and
+    // the retry looks the tickets up first.
+    if (err instanceof ZendeskError && err.status !== null) {
+      await memory?.forget(sending)
+    }
     for (const { i } of batch) {
       outcomes[i] = err
     }
+    return outcomes
   }
+  const created: [string, string][] = []
+  const refused: string[] = []
+  for (const [position, { i, ticket }] of batch.entries()) {
+    outcomes[i] = resultError(results, position)
+    const id = resultAt(results, position)?.id
+    if (ticket.external_id === undefined) {
+      continue
+    }
+    if (outcomes[i] === null && typeof id === 'number') {
+      created.push([ticket.external_id, `${CREATED}${id}`])
+    } else if (outcomes[i] instanceof AppError && outcomes[i].kind === ERROR_KINDS.rejected) {
+      // Zendesk refused this ticket: none was made, and the next event may try again.
+      refused.push(ticket.external_id)
+    }
+  }
+  await memory?.remember(created)
+  await memory?.forget(refused)
   return outcomes
 }
 
@@ -331,6 +503,7 @@ export const createTicket = defineAction({
   // Customer.io's default trigger (seed 003): type = "track" and event = "Ticket Created".
   defaultTrigger: { types: ['track'], events: ['Ticket Created'] },
   fields,
+  customFields: { kind: 'ticket', candidates: ticketFieldCandidates },
   bulk: {
     maxSize: TICKETS_BULK_MAX,
     item: toRecord,
@@ -338,11 +511,11 @@ export const createTicket = defineAction({
     merge,
     // perform: creating a ticket once per external id needs lookups before the bulk call
     // (idempotency; requesters known only by external id), then create_many and its job results.
-    async perform(batchRecords, zendesk) {
+    async perform(batchRecords, zendesk, env) {
       // Records of one external id that reached this batch unmerged (a partial batch carried
       // from an earlier round is not merged with the next round's) still make one ticket.
       const { records, groups } = mergeByExternalId(batchRecords)
-      const outcomes = await createOnce(records, zendesk)
+      const outcomes = await createOnce(records, zendesk, env?.memory ?? null, env?.now ?? (() => 0))
       return groups.map((g) => outcomes[g] ?? null)
     },
   },

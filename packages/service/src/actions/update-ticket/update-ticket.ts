@@ -9,16 +9,17 @@ import {
   type TicketComment,
   type ZendeskTicketChanges,
 } from '../../zendesk/tickets.js'
-import { defineAction, type ActionZendesk, type PayloadOf } from '../define-action.js'
+import { defineAction, type ActionContext, type ActionZendesk, type PayloadOf } from '../define-action.js'
 import {
   COMMENT_MAPPING,
   COMMENT_PUBLIC_MAPPING,
   CUSTOM_FIELDS_MAPPING,
-  customFieldList,
   enumValue,
   mergeCustomFields,
   resultError,
   tagList,
+  ticketCustomFields,
+  ticketFieldCandidates,
 } from '../ticket-values.js'
 
 /** External-id lookups sent at once (Zendesk has no bulk lookup of tickets by external id). */
@@ -112,7 +113,7 @@ export interface UpdateTicketRecord {
   comments: TicketComment[]
 }
 
-function toRecord(p: Payload): UpdateTicketRecord {
+function toRecord(p: Payload, ctx: ActionContext): UpdateTicketRecord {
   const target =
     p.ticketId !== undefined
       ? { id: p.ticketId }
@@ -133,7 +134,7 @@ function toRecord(p: Payload): UpdateTicketRecord {
   const type = enumValue('type', p.type)
   const add = tagList('addTags', p.addTags)
   const remove = tagList('removeTags', p.removeTags)
-  const customFields = customFieldList('customFields', p.customFields)
+  const customFields = ticketCustomFields('customFields', p.customFields, ctx)
   if (p.subject !== undefined) {
     changes.subject = p.subject
   }
@@ -270,6 +271,7 @@ export const updateTicket = defineAction({
   // Customer.io's default trigger (seed 003): type = "track" and event = "Ticket Updated".
   defaultTrigger: { types: ['track'], events: ['Ticket Updated'] },
   fields,
+  customFields: { kind: 'ticket', candidates: ticketFieldCandidates },
   bulk: {
     maxSize: TICKETS_BULK_MAX,
     item: toRecord,

@@ -11,9 +11,10 @@
  * - `domainNames` → `domain_names`, `tags` → `tags`: a string or a list, split on spaces and
  *   commas; they replace the organization's list (Zendesk overwrites it).
  * - Every other trait with a scalar value → `organization_fields` under its snake_case key, and
- *   only when that organization field exists (the list is read once per batch; unknown keys and
- *   values the field's type cannot take are left out and named in the delivery log, because
- *   Zendesk drops unknown keys silently). `url` and `deleted` go this way too: the peers send
+ *   only when that organization field exists, its value coerced to the field's type (delivery
+ *   gives the cached list in the context, zendesk/custom-fields.ts; unknown keys and values the
+ *   type cannot take are left out and noted for the delivery log, because Zendesk drops unknown
+ *   keys silently). Records built without the list (unit tests) have it read in perform. `url` and `deleted` go this way too: the peers send
  *   them as organization attributes, but Zendesk's `url` is the read-only API address of the
  *   record and it has no `deleted` attribute, so both are silently lost there. Here they land in
  *   organization fields named `url` and `deleted` when an admin created them; a `deleted: true`
@@ -45,6 +46,7 @@ import {
   type ZendeskUserInput,
 } from '../../zendesk/users.js'
 import { ZendeskError } from '../../zendesk/errors.js'
+import type { ActionMemory } from '../../lib/action-memory.js'
 import {
   defineAction,
   DeliveryNote,
@@ -61,6 +63,8 @@ import {
   usersByEmail,
 } from '../organization-steps.js'
 import { snakeCase } from '../upsert-user/upsert-user.js'
+import { coerceFieldValue, fieldCandidates } from '../../zendesk/custom-fields.js'
+import { recordFieldValues } from '../custom-field-values.js'
 
 /** Traits with a place of their own in the organization: never organization fields. */
 export const STANDARD_ORGANIZATION_TRAITS: ReadonlySet<string> = new Set([
@@ -104,7 +108,7 @@ const fields = {
   traits: {
     label: 'Custom organization fields',
     description:
-      'Other traits, sent as organization_fields with snake_case keys; only keys that exist as organization fields in Zendesk are sent.',
+      'Other traits, sent as organization_fields with snake_case keys and values coerced to the field’s type; traits that are no organization field, and values the type cannot take, are left out and named in the delivery log.',
     type: 'object',
     default: { '@path': '$.traits' },
   },
@@ -151,6 +155,11 @@ export interface OrganizationRecord {
   tags?: string[]
   /** Custom field candidates by snake_case key; perform keeps those that exist. */
   fields: Record<string, unknown>
+  /**
+   * `fields` are already the values of existing fields, coerced to their types (the context had
+   * the list of organization fields, and what was left out is noted): perform sends them as they are.
+   */
+  fieldsChecked?: true
   /** Null: only the organization (no userId, and `sendGroupCallsWithoutUserId` is on). */
   user: GroupUser | null
 }
@@ -177,6 +186,11 @@ export function wordList(values: readonly unknown[] | undefined): string[] | und
 }
 
 function toRecord(p: Payload, ctx: ActionContext): OrganizationRecord {
+  const checked = recordFieldValues(
+    'organization',
+    fieldCandidates(p.traits, STANDARD_ORGANIZATION_TRAITS),
+    ctx,
+  )
   const custom: Record<string, unknown> = {}
   for (const [trait, value] of Object.entries(p.traits ?? {})) {
     if (STANDARD_ORGANIZATION_TRAITS.has(trait) || value === undefined) {
@@ -215,55 +229,19 @@ function toRecord(p: Payload, ctx: ActionContext): OrganizationRecord {
     ...(p.name !== undefined ? { name: p.name } : {}),
     ...(domainNames !== undefined ? { domainNames } : {}),
     ...(tags !== undefined ? { tags } : {}),
-    fields: custom,
+    fields: checked ?? custom,
+    ...(checked ? { fieldsChecked: true as const } : {}),
     user,
   }
 }
 
-const ISO_DAY = /^(\d{4}-\d{2}-\d{2})(?:$|T)/
-
 /**
- * A trait value as the organization field's type takes it (facts §3), or undefined when that
- * type cannot take it (Zendesk would refuse the whole organization with a 422). `null` clears.
+ * A trait value as the organization field's type takes it (zendesk/custom-fields.ts), or undefined
+ * when that type cannot take it (Zendesk would refuse the whole organization with a 422). `null` clears.
  */
 export function fieldValue(field: ZendeskOrganizationField, value: unknown): unknown {
-  if (value === null) {
-    return null
-  }
-  switch (field.type) {
-    case 'checkbox':
-      return typeof value === 'boolean'
-        ? value
-        : value === 'true' || value === 'false'
-          ? value === 'true'
-          : undefined
-    case 'integer': {
-      const n = typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value
-      return typeof n === 'number' && Number.isSafeInteger(n) ? n : undefined
-    }
-    case 'decimal': {
-      const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
-      return typeof n === 'number' && Number.isFinite(n) ? n : undefined
-    }
-    case 'date': {
-      const day = typeof value === 'string' ? ISO_DAY.exec(value)?.[1] : undefined
-      return day !== undefined && !Number.isNaN(Date.parse(day)) ? day : undefined
-    }
-    case 'dropdown':
-      return typeof value === 'string' && (field.custom_field_options ?? []).some((o) => o.value === value)
-        ? value
-        : undefined
-    case 'multiselect':
-      return typeof value === 'string' && (field.custom_field_options ?? []).some((o) => o.value === value)
-        ? [value]
-        : undefined
-    case 'lookup':
-      return typeof value === 'number' || typeof value === 'string' ? value : undefined
-    default:
-      return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
-        ? String(value)
-        : undefined
-  }
+  const c = coerceFieldValue({ id: 0, title: field.key, ...field }, value)
+  return c.ok ? c.value : undefined
 }
 
 /**
@@ -282,11 +260,11 @@ export function organizationFieldValues(
       dropped.push(`${key} (no such organization field)`)
       continue
     }
-    const v = fieldValue(def, raw)
-    if (v === undefined) {
-      dropped.push(`${key} (${JSON.stringify(raw)} is not a ${def.type} value)`)
+    const c = coerceFieldValue({ id: 0, title: def.key, ...def }, raw)
+    if (c.ok) {
+      values[key] = c.value
     } else {
-      values[key] = v
+      dropped.push(`${key} (${c.reason})`)
     }
   }
   return { values, dropped }
@@ -403,11 +381,28 @@ const nameMissing = (externalId: string): AppError =>
 
 /**
  * Creates the missing organizations and updates the changed ones (100 a job, all jobs at once).
- * A create that fails is looked up again: if the organization exists now (created meanwhile, or
- * by a job that ran before a crash), it is updated instead; else Zendesk's reason is kept.
+ *
+ * Which are looked up first (`show_many`): without a memory, all of them. With one (the action's
+ * memory of the external ids it created or found, and their organization ids), only those it
+ * knows (they exist: an update needs their current values) and those without a name (they can
+ * only be updated); the others are created at once, without a lookup. Zendesk keeps external ids
+ * unique (OAS `external_id`: "A unique external id"), so a create for an organization that
+ * exists after all (made elsewhere, or before the memory) is refused, and that refusal is
+ * looked up: if the organization exists now (created meanwhile, or by a job that ran before a
+ * crash), it is updated instead; else Zendesk's reason is kept. A new organization thus costs one
+ * create_many job per 100, and one the memory does not know costs one refused create more, once.
  */
-async function upsertOrganizations(zendesk: ActionZendesk, orgs: Map<string, OrgState>): Promise<void> {
-  const found = await organizationsByExternalId(zendesk, [...orgs.keys()])
+async function upsertOrganizations(
+  zendesk: ActionZendesk,
+  orgs: Map<string, OrgState>,
+  memory: ActionMemory | null,
+): Promise<void> {
+  const keys = [...orgs.keys()]
+  const known = memory ? await memory.recall(keys) : null
+  const lookFirst = new Set(
+    known === null ? keys : keys.filter((k) => known.has(k) || orgs.get(k)?.wanted.name === undefined),
+  )
+  const found = await organizationsByExternalId(zendesk, [...lookFirst])
   const toCreate: OrgState[] = []
   const toUpdate: { state: OrgState; change: ZendeskOrganizationInput & { id: number } }[] = []
   const plan = (state: OrgState, current: ZendeskOrganization | undefined): void => {
@@ -424,7 +419,11 @@ async function upsertOrganizations(zendesk: ActionZendesk, orgs: Map<string, Org
     }
   }
   for (const [key, state] of orgs) {
-    plan(state, found.get(key))
+    if (lookFirst.has(key)) {
+      plan(state, found.get(key))
+    } else {
+      toCreate.push(state)
+    }
   }
   const refused: { state: OrgState; result: JobResult | undefined }[] = []
   const createInput = (w: WantedOrganization): ZendeskOrganizationInput => ({
@@ -631,6 +630,10 @@ export const upsertOrganization = defineAction({
     'Creates or updates the Zendesk organization whose external ID is the groupId, and makes the user a member.',
   defaultTrigger: { types: ['group'] },
   fields,
+  customFields: {
+    kind: 'organization',
+    candidates: (p) => fieldCandidates(p.traits, STANDARD_ORGANIZATION_TRAITS),
+  },
   bulk: {
     maxSize: ORGANIZATIONS_BULK_MAX,
     item: toRecord,
@@ -639,10 +642,13 @@ export const upsertOrganization = defineAction({
     key: () => null,
     merge: (_earlier, later) => later,
     // perform: Zendesk has no create_or_update_many for organizations. An upsert is a lookup
-    // (show_many), then create_many and update_many jobs, then the members: a lookup, perhaps a
-    // create_or_update_many job, and an organization_memberships/create_many job.
-    async perform(records, zendesk) {
-      const defs = records.some((r) => Object.keys(r.fields).length > 0)
+    // (show_many) of the organizations the action's memory knows, create_many for the others and
+    // update_many jobs (upsertOrganizations), then the members: a lookup, perhaps a
+    // create_or_update_many job, and an organization_memberships/create_many job. Delivery polls
+    // the jobs of every batch together.
+    async perform(records, zendesk, env) {
+      // The fields are listed here only for records built without the list (delivery gives it).
+      const defs = records.some((r) => !r.fieldsChecked && Object.keys(r.fields).length > 0)
         ? await organizationFields(zendesk)
         : new Map<string, ZendeskOrganizationField>()
       const grouped = new Map<string, OrganizationRecord[]>()
@@ -653,7 +659,9 @@ export const upsertOrganization = defineAction({
       const orgs = new Map<string, OrgState>()
       for (const [key, list] of grouped) {
         const merged = mergeRecords(list)
-        const { values, dropped } = organizationFieldValues(merged.fields, defs)
+        const { values, dropped } = list.every((r) => r.fieldsChecked)
+          ? { values: merged.fields, dropped: [] }
+          : organizationFieldValues(merged.fields, defs)
         orgs.set(key, {
           wanted: {
             external_id: merged.externalId,
@@ -667,7 +675,17 @@ export const upsertOrganization = defineAction({
           error: null,
         })
       }
-      await upsertOrganizations(zendesk, orgs)
+      const memory = env?.memory ?? null
+      await upsertOrganizations(zendesk, orgs, memory)
+      // Remember where each organization is, so that its next group looks it up instead of trying
+      // to create it (best effort: a lost entry costs one refused create).
+      await memory
+        ?.remember(
+          [...orgs].flatMap(([key, s]) =>
+            s.id !== null && s.error === null ? [[key, String(s.id)] as const] : [],
+          ),
+        )
+        .catch(() => undefined)
 
       // The members, once their organizations exist (a concurrent identify has had the time of
       // the organization jobs to create its user, so fewer members are missing).

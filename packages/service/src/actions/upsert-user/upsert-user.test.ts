@@ -119,3 +119,44 @@ describe('upsert-user', () => {
     expect(snakeCase(input)).toBe(output)
   })
 })
+
+describe('upsert-user: what finds the user', () => {
+  test('with matchUsersBy: email, an identify without an email is an invalid event that names the field', async () => {
+    const byEmail: ActionContext = { userFieldKeys: null, settings: { matchUsersBy: 'email' } }
+    await expect(
+      itemFor({ type: 'identify', userId: 'u1', traits: { name: 'Ann' } }, byEmail),
+    ).rejects.toMatchObject({
+      code: 'MAPPING_USER_EMAIL_REQUIRED',
+      kind: 'invalid_event',
+      field: 'email',
+      message:
+        'email: the destination matches users by email (matchUsersBy: email) and this identify has no email (traits.email)',
+    })
+    // By default the userId alone finds (or creates) the user.
+    expect(await itemFor({ type: 'identify', userId: 'u1', traits: { name: 'Ann' } })).toMatchObject({
+      external_id: 'u1',
+    })
+  })
+
+  test('an identify with neither a userId nor an email is an invalid event: Zendesk could only create a stranger', async () => {
+    await expect(
+      itemFor({ type: 'identify', anonymousId: 'a1', traits: { name: 'Ann' } }),
+    ).rejects.toMatchObject({
+      code: 'MAPPING_USER_NO_IDENTIFIER',
+      kind: 'invalid_event',
+      field: 'externalId',
+    })
+    expect(
+      await itemFor({ type: 'identify', anonymousId: 'a1', traits: { email: 'ann@example.com' } }),
+    ).toEqual({
+      email: 'ann@example.com',
+    })
+  })
+
+  test('the steps around the bulk call are declared: lookups before it, a follow-up after it', () => {
+    expect(typeof upsertUser.bulk.prepare).toBe('function')
+    expect(upsertUser.bulk.followUp?.needed({ external_id: 'u' }, { id: 1, status: 'Created' }, {})).toBe(
+      false,
+    )
+  })
+})

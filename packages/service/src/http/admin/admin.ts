@@ -10,6 +10,9 @@
  *   delivery is paused for credentials or sending records one by one.
  * - `GET /admin/api/destinations/:id/jobs?state=dead&limit=N` — the oldest jobs in a state, each with
  *   its attempts, its last error (why it failed, was retried or parked) and its event.
+ * - `GET /admin/api/destinations/:id/activations` — audience activation data per activation and
+ *   audience: profiles received, activated (by status), excluded (with reasons), failed (with the
+ *   last error), and current members (docs/audiences.md).
  * - `POST /admin/api/destinations/:id/replay` — dead jobs back to ready (all of them, or
  *   `{"ids": [...]}`), attempts reset; answers how many.
  *
@@ -27,6 +30,7 @@ import { z } from 'zod'
 
 import { JOB_STATES, type Job, type JobState, type Queue, type QueueCounts } from '../../queue/queue.js'
 import { DELIVERY_OUTCOMES, type DeliveryLog, type DeliveryLogEntry } from '../../store/delivery-log.js'
+import type { ActivationStore, ActivationSummary } from '../../store/activations.js'
 import type { RejectedEvent, RejectedEventStore } from '../../store/rejected-events.js'
 
 /** What the admin API shows of a destination's delivery. */
@@ -41,6 +45,13 @@ export interface AdminDeps {
   queue?: Pick<Queue, 'counts' | 'list' | 'replay'>
   /** Destination ids and their delivery status. */
   destinations?: () => Map<string, DestinationStatus>
+  /** Audience activation data (docs/audiences.md). */
+  activations?: Pick<ActivationStore, 'summary'>
+}
+
+export interface ActivationsResponse {
+  destination: string
+  audiences: ActivationSummary[]
 }
 
 export interface DestinationsResponse {
@@ -106,7 +117,7 @@ export interface DeliveryLogResponse {
 export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
   const { deliveryLog } = deps
   if (deliveryLog) {
-    app.get('/admin/api/delivery-log', (request, reply) => {
+    app.get('/admin/api/delivery-log', async (request, reply) => {
       const parsed = deliveryLogQuery.safeParse(request.query)
       if (!parsed.success) {
         const issue = parsed.error.issues[0]
@@ -117,7 +128,7 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
       }
       const q = parsed.data
       const body: DeliveryLogResponse = {
-        entries: deliveryLog.list({
+        entries: await deliveryLog.list({
           limit: q.limit,
           ...(q.destination !== undefined ? { destinationId: q.destination } : {}),
           ...(q.job !== undefined ? { jobId: q.job } : {}),
@@ -129,7 +140,7 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
     })
   }
 
-  app.get('/admin/api/rejected-events', (request, reply) => {
+  app.get('/admin/api/rejected-events', async (request, reply) => {
     const parsed = rejectedEventsQuery.safeParse(request.query)
     if (!parsed.success) {
       const issue = parsed.error.issues[0]
@@ -139,8 +150,8 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
       })
     }
     const body: RejectedEventsResponse = {
-      total: deps.rejected.count(),
-      events: deps.rejected.list(parsed.data.limit),
+      total: await deps.rejected.count(),
+      events: await deps.rejected.list(parsed.data.limit),
     }
     return reply.send(body)
   })
@@ -179,6 +190,19 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
     const body: JobsResponse = { jobs: await queue.list(id, parsed.data.state, parsed.data.limit) }
     return reply.send(body)
   })
+
+  const { activations } = deps
+  if (activations) {
+    // Activation data per audience: received, activated, excluded (with reasons), failed (last error).
+    app.get('/admin/api/destinations/:id/activations', async (request, reply) => {
+      const { id } = request.params as { id: string }
+      if (!destinations().has(id)) {
+        return unknown(reply, id)
+      }
+      const body: ActivationsResponse = { destination: id, audiences: await activations.summary(id) }
+      return reply.send(body)
+    })
+  }
 
   app.post('/admin/api/destinations/:id/replay', async (request, reply) => {
     const { id } = request.params as { id: string }

@@ -10,6 +10,9 @@
  *   answer lists each rejected event's index and reasons. Only a request with nothing valid is 400.
  * - Durability: the answer is sent only after the queue has committed the jobs.
  * - Back-pressure: over the configured backlog the answer is 503 with Retry-After, so SDKs retry.
+ * - Storage down (the database cannot be reached, or refuses the commit): 503 with Retry-After,
+ *   so SDKs send the batch again; nothing uncommitted is ever acknowledged, and the repeat's
+ *   messageIds make whatever did commit a duplicate.
  */
 import { gunzip, inflate } from 'node:zlib'
 import { promisify } from 'node:util'
@@ -52,6 +55,19 @@ export interface IngestDeps {
   limits?: Partial<IngestLimits>
   /** Told which destinations got new jobs, once they are durable (wakes idle workers). */
   onEnqueued?: (destinationIds: string[]) => void
+  /** Further routes in the same scope (auth, limits, errors), e.g. `/v1/audiences` (audiences.ts). */
+  extraRoutes?: (scope: FastifyInstance, kit: IngestKit) => void
+}
+
+/** What other ingest routes share with these: body, write key, back-pressure, durable enqueue. */
+export interface IngestKit {
+  limits: IngestLimits
+  /** Reads and parses the body, checks the write key and the backlog; throws the HTTP answer otherwise. */
+  accept(request: FastifyRequest): Promise<{ body: unknown; source: Source; receivedAt: string }>
+  /** Commits the jobs, then wakes the destinations' workers; returns how many were new. */
+  enqueue(jobs: NewJob[], source: Source): Promise<number>
+  /** An error answer in the ingest's shape: `{success: false, code, message}`. */
+  httpError(status: number, code: string, message: string): Error
 }
 
 export interface Rejection {
@@ -67,8 +83,14 @@ class IngestHttpError extends Error {
   readonly code: string
   readonly headers: Record<string, string>
 
-  constructor(status: number, code: string, message: string, headers: Record<string, string> = {}) {
-    super(message)
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    headers: Record<string, string> = {},
+    cause?: unknown,
+  ) {
+    super(message, cause === undefined ? undefined : { cause })
     this.status = status
     this.code = code
     this.headers = headers
@@ -82,7 +104,7 @@ export function registerIngest(app: FastifyInstance, deps: IngestDeps): void {
   const overloaded = async (): Promise<boolean> => {
     const now = deps.clock.now()
     if (now - backlog.checkedAt >= BACKLOG_CHECK_MS) {
-      backlog = { value: await deps.queue.backlog(), checkedAt: now }
+      backlog = { value: await storage(() => deps.queue.backlog()), checkedAt: now }
     }
     return backlog.value >= limits.maxBacklog
   }
@@ -97,8 +119,11 @@ export function registerIngest(app: FastifyInstance, deps: IngestDeps): void {
         next(null, body)
       },
     )
-    scope.setErrorHandler((error: unknown, _request, reply) => {
+    scope.setErrorHandler((error: unknown, request, reply) => {
       if (error instanceof IngestHttpError) {
+        if (error.cause !== undefined) {
+          request.log.error({ err: error.cause }, error.message)
+        }
         for (const [k, v] of Object.entries(error.headers)) {
           void reply.header(k, v)
         }
@@ -153,15 +178,19 @@ export function registerIngest(app: FastifyInstance, deps: IngestDeps): void {
         }
       })
       if (rejections.length > 0) {
-        deps.rejected.add(
-          rejections.map((r) => ({
-            sourceId: source.id,
-            receivedAt,
-            index: r.index,
-            reasons: r.reasons,
-            event: JSON.stringify(items[r.index]) ?? '',
-          })),
-        )
+        // Best effort: the report in the answer is what the sender needs; a store that cannot be
+        // written must not cost the valid events beside them.
+        await deps.rejected
+          .add(
+            rejections.map((r) => ({
+              sourceId: source.id,
+              receivedAt,
+              index: r.index,
+              reasons: r.reasons,
+              event: JSON.stringify(items[r.index]) ?? '',
+            })),
+          )
+          .catch((err: unknown) => request.log.warn({ err }, 'could not keep the rejected events'))
       }
       if (accepted === 0) {
         if (implied !== null && rejections[0]?.reasons[0]?.message.includes('bytes; the limit is')) {
@@ -175,7 +204,7 @@ export function registerIngest(app: FastifyInstance, deps: IngestDeps): void {
           rejected: rejections,
         })
       }
-      const { inserted } = await deps.queue.enqueue(jobs)
+      const { inserted } = await storage(() => deps.queue.enqueue(jobs))
       // Count what this process just added, so that the bound holds between two backlog reads.
       backlog.value += inserted
       if (inserted > 0) {
@@ -189,6 +218,28 @@ export function registerIngest(app: FastifyInstance, deps: IngestDeps): void {
     }
     scope.post('/v1/batch', handle(null))
     scope.post('/v1/import', handle(null))
+    deps.extraRoutes?.(scope, {
+      limits,
+      accept: async (request) => {
+        const body = await readBody(request, limits.maxRequestBytes)
+        const source = authenticate(request, body, deps)
+        if (await overloaded()) {
+          throw new IngestHttpError(503, 'INGEST_OVERLOADED', 'The service is overloaded; retry later', {
+            'retry-after': '5',
+          })
+        }
+        return { body, source, receivedAt: new Date(deps.clock.now()).toISOString() }
+      },
+      enqueue: async (jobs, source) => {
+        const { inserted } = await storage(() => deps.queue.enqueue(jobs))
+        backlog.value += inserted
+        if (inserted > 0) {
+          deps.onEnqueued?.(source.destinationIds)
+        }
+        return inserted
+      },
+      httpError: (status, code, message) => new IngestHttpError(status, code, message),
+    })
     done()
   })
 }
@@ -216,6 +267,24 @@ async function readBody(request: FastifyRequest, maxBytes: number): Promise<unkn
   } catch (err) {
     const why = err instanceof SyntaxError ? `: ${err.message}` : ''
     throw new IngestHttpError(400, 'INGEST_INVALID_JSON', `The body is not valid JSON${why}`)
+  }
+}
+
+/**
+ * A queue call whose failure means the events were not stored: the sender must retry (503), as
+ * for an overload. The cause is logged by the error handler, never shown to the sender.
+ */
+async function storage<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call()
+  } catch (err) {
+    throw new IngestHttpError(
+      503,
+      'INGEST_STORAGE_UNAVAILABLE',
+      'The events could not be stored right now; retry later',
+      { 'retry-after': '5' },
+      err,
+    )
   }
 }
 

@@ -1,0 +1,335 @@
+/**
+ * Activation data and audience membership (docs/audiences.md): per destination, activation and
+ * audience, how many profiles were received, activated, excluded (with the reasons) and failed
+ * (with the last error); and which people are members now, for mirror syncs.
+ *
+ * `ActivationStore` is the interface the service uses; `openSqliteActivationStore` keeps it in
+ * the service's SQLite database. A PostgreSQL implementation (several nodes) implements the same
+ * interface over the same three tables; nothing else depends on SQLite.
+ *
+ * - Counters are one row per (destination, activation, audience): increments, so the store stays
+ *   small whatever the traffic. Exclusion reasons are counted per reason (at most
+ *   `MAX_REASONS` distinct reasons per audience; more are counted under "other reasons").
+ * - Members are one row per (destination, audience, person): the identities and attributes last
+ *   delivered, so that a mirror sync can send an exit for a member the snapshot lacks.
+ * - Snapshot marks are one row per (snapshot, audience, person) seen by a mirror sync; they go
+ *   when the snapshot completes.
+ */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+
+import BetterSqlite3 from 'better-sqlite3'
+import type Database from 'better-sqlite3'
+
+export const ACTIVATION_OUTCOMES = ['activated', 'excluded', 'failed'] as const
+export type ActivationOutcome = (typeof ACTIVATION_OUTCOMES)[number]
+
+/** A member as remembered: enough to send it an exit later. */
+export interface Member {
+  personKey: string
+  userId: string | null
+  email: string | null
+  attributes: Record<string, unknown>
+}
+
+/** One profile's final result for one audience of an activation. */
+export interface ActivationEntry {
+  destinationId: string
+  activationId: string
+  audienceId: string
+  /** The first time this profile's job settled (counted as received). */
+  received: boolean
+  /** Null while the job is retried (only received counts then). */
+  outcome: ActivationOutcome | null
+  /** realized, existing or exited. */
+  status: string
+  /** Excluded: why; failed: the error. */
+  reason: string | null
+  /** Activated: the member as delivered (status realized/existing adds it, exited removes it). */
+  member: Member | null
+  /** Epoch ms. */
+  at: number
+}
+
+export interface ActivationSummary {
+  activationId: string
+  audienceId: string
+  received: number
+  activated: number
+  excluded: number
+  failed: number
+  /** Activated profiles by the status written. */
+  statuses: { realized: number; existing: number; exited: number }
+  /** Most frequent first. */
+  excludedReasons: { reason: string; count: number }[]
+  lastError: { message: string; time: string } | null
+  /** People who are members now (as last delivered). */
+  members: number
+  /** ISO 8601; null before anything settled. */
+  updatedAt: string | null
+}
+
+/** Asynchronous, so that a PostgreSQL implementation fits the same interface. */
+export interface ActivationStore {
+  record(entries: ActivationEntry[]): Promise<void>
+  /** Every audience of the destination's activations that has data, by activation then audience. */
+  summary(destinationId: string): Promise<ActivationSummary[]>
+  /** Marks people as members in a mirror snapshot. */
+  markSeen(snapshotId: string, audienceId: string, personKeys: string[]): Promise<void>
+  /** The destination's members of the audience that the snapshot did not mark. */
+  unseenMembers(destinationId: string, audienceId: string, snapshotId: string): Promise<Member[]>
+  /** Forgets a completed snapshot's marks. */
+  endSnapshot(snapshotId: string): Promise<void>
+}
+
+export const MAX_REASONS = 50
+const MAX_REASON_CHARS = 500
+const OTHER = 'other reasons'
+
+function cut(s: string): string {
+  return s.length > MAX_REASON_CHARS ? `${s.slice(0, MAX_REASON_CHARS - 1)}…` : s
+}
+
+/** Runs a synchronous SQLite step as the interface's promise (a throw becomes a rejection). */
+function settle<T>(step: () => T): Promise<T> {
+  try {
+    return Promise.resolve(step())
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)))
+  }
+}
+
+export function openSqliteActivationStore(db: Database.Database): ActivationStore {
+  db.exec(`CREATE TABLE IF NOT EXISTS activation_counts (
+    destination_id TEXT NOT NULL,
+    activation_id TEXT NOT NULL,
+    audience_id TEXT NOT NULL,
+    received INTEGER NOT NULL DEFAULT 0,
+    activated INTEGER NOT NULL DEFAULT 0,
+    excluded INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    realized INTEGER NOT NULL DEFAULT 0,
+    existing INTEGER NOT NULL DEFAULT 0,
+    exited INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    last_error_at INTEGER,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (destination_id, activation_id, audience_id)
+  );
+  CREATE TABLE IF NOT EXISTS activation_excluded_reasons (
+    destination_id TEXT NOT NULL,
+    activation_id TEXT NOT NULL,
+    audience_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (destination_id, activation_id, audience_id, reason)
+  );
+  CREATE TABLE IF NOT EXISTS audience_members (
+    destination_id TEXT NOT NULL,
+    audience_id TEXT NOT NULL,
+    person_key TEXT NOT NULL,
+    user_id TEXT,
+    email TEXT,
+    attributes TEXT NOT NULL,
+    status TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (destination_id, audience_id, person_key)
+  );
+  CREATE TABLE IF NOT EXISTS audience_snapshot_marks (
+    snapshot_id TEXT NOT NULL,
+    audience_id TEXT NOT NULL,
+    person_key TEXT NOT NULL,
+    PRIMARY KEY (snapshot_id, audience_id, person_key)
+  )`)
+  const upsertCounts = db.prepare(`INSERT INTO activation_counts
+    (destination_id, activation_id, audience_id, received, activated, excluded, failed, realized, existing, exited, last_error, last_error_at, updated_at)
+    VALUES (@d, @a, @u, @received, @activated, @excluded, @failed, @realized, @existing, @exited, @err, @errAt, @at)
+    ON CONFLICT (destination_id, activation_id, audience_id) DO UPDATE SET
+      received = received + excluded.received,
+      activated = activated + excluded.activated,
+      excluded = activation_counts.excluded + excluded.excluded,
+      failed = failed + excluded.failed,
+      realized = realized + excluded.realized,
+      existing = existing + excluded.existing,
+      exited = exited + excluded.exited,
+      last_error = COALESCE(excluded.last_error, last_error),
+      last_error_at = COALESCE(excluded.last_error_at, last_error_at),
+      updated_at = excluded.updated_at`)
+  const reasonCount = db.prepare(
+    'SELECT COUNT(*) AS n FROM activation_excluded_reasons WHERE destination_id = ? AND activation_id = ? AND audience_id = ?',
+  )
+  const reasonExists = db.prepare(
+    'SELECT 1 FROM activation_excluded_reasons WHERE destination_id = ? AND activation_id = ? AND audience_id = ? AND reason = ?',
+  )
+  const addReason =
+    db.prepare(`INSERT INTO activation_excluded_reasons (destination_id, activation_id, audience_id, reason, count)
+    VALUES (?, ?, ?, ?, 1)
+    ON CONFLICT (destination_id, activation_id, audience_id, reason) DO UPDATE SET count = count + 1`)
+  const putMember =
+    db.prepare(`INSERT INTO audience_members (destination_id, audience_id, person_key, user_id, email, attributes, status, at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (destination_id, audience_id, person_key) DO UPDATE SET
+      user_id = excluded.user_id, email = excluded.email, attributes = excluded.attributes,
+      status = excluded.status, at = excluded.at`)
+  const dropMember = db.prepare(
+    'DELETE FROM audience_members WHERE destination_id = ? AND audience_id = ? AND person_key = ?',
+  )
+  // Counters are summed per audience first: a settlement of many profiles is one row update each.
+  const write = db.transaction((entries: ActivationEntry[]) => {
+    const sums = new Map<string, Record<string, string | number | null>>()
+    for (const e of entries) {
+      const key = JSON.stringify([e.destinationId, e.activationId, e.audienceId])
+      const sum = sums.get(key) ?? {
+        d: e.destinationId,
+        a: e.activationId,
+        u: e.audienceId,
+        received: 0,
+        activated: 0,
+        excluded: 0,
+        failed: 0,
+        realized: 0,
+        existing: 0,
+        exited: 0,
+        err: null,
+        errAt: null,
+        at: e.at,
+      }
+      sums.set(key, sum)
+      const add = (field: string, yes: boolean): void => {
+        sum[field] = Number(sum[field]) + (yes ? 1 : 0)
+      }
+      const failed = e.outcome === 'failed'
+      add('received', e.received)
+      add('activated', e.outcome === 'activated')
+      add('excluded', e.outcome === 'excluded')
+      add('failed', failed)
+      add('realized', e.outcome === 'activated' && e.status === 'realized')
+      add('existing', e.outcome === 'activated' && e.status === 'existing')
+      add('exited', e.outcome === 'activated' && e.status === 'exited')
+      sum.at = Math.max(Number(sum.at), e.at)
+      // A failure, or a park (no outcome yet): its error is the last error.
+      if (e.reason !== null && (failed || e.outcome === null)) {
+        sum.err = cut(e.reason)
+        sum.errAt = e.at
+      }
+      if (e.outcome === 'excluded') {
+        let reason = cut(e.reason ?? 'excluded')
+        const k = [e.destinationId, e.activationId, e.audienceId] as const
+        if (!reasonExists.get(...k, reason) && (reasonCount.get(...k) as { n: number }).n >= MAX_REASONS) {
+          reason = OTHER
+        }
+        addReason.run(...k, reason)
+      }
+      if (e.outcome === 'activated' && e.member) {
+        if (e.status === 'exited') {
+          dropMember.run(e.destinationId, e.audienceId, e.member.personKey)
+        } else {
+          putMember.run(
+            e.destinationId,
+            e.audienceId,
+            e.member.personKey,
+            e.member.userId,
+            e.member.email,
+            JSON.stringify(e.member.attributes),
+            e.status,
+            e.at,
+          )
+        }
+      }
+    }
+    for (const sum of sums.values()) {
+      upsertCounts.run(sum)
+    }
+  })
+  const countsOf = db.prepare(
+    'SELECT * FROM activation_counts WHERE destination_id = ? ORDER BY activation_id, audience_id',
+  )
+  const reasonsOf = db.prepare(
+    'SELECT reason, count FROM activation_excluded_reasons WHERE destination_id = ? AND activation_id = ? AND audience_id = ? ORDER BY count DESC, reason',
+  )
+  const membersOf = db.prepare(
+    'SELECT COUNT(*) AS n FROM audience_members WHERE destination_id = ? AND audience_id = ?',
+  )
+  const mark = db.prepare(
+    'INSERT OR IGNORE INTO audience_snapshot_marks (snapshot_id, audience_id, person_key) VALUES (?, ?, ?)',
+  )
+  const markAll = db.transaction((snapshotId: string, audienceId: string, keys: string[]) => {
+    for (const k of keys) {
+      mark.run(snapshotId, audienceId, k)
+    }
+  })
+  const unseen = db.prepare(`SELECT person_key, user_id, email, attributes FROM audience_members m
+    WHERE m.destination_id = ? AND m.audience_id = ? AND NOT EXISTS (
+      SELECT 1 FROM audience_snapshot_marks s
+      WHERE s.snapshot_id = ? AND s.audience_id = m.audience_id AND s.person_key = m.person_key)
+    ORDER BY person_key`)
+  const clearSnapshot = db.prepare('DELETE FROM audience_snapshot_marks WHERE snapshot_id = ?')
+
+  return {
+    record: (entries) =>
+      settle(() => {
+        if (entries.length > 0) {
+          write(entries)
+        }
+      }),
+    summary: (destinationId) => settle(() => summaryOf(destinationId)),
+    markSeen: (snapshotId, audienceId, personKeys) =>
+      settle(() => {
+        if (personKeys.length > 0) {
+          markAll(snapshotId, audienceId, personKeys)
+        }
+      }),
+    unseenMembers: (destinationId, audienceId, snapshotId) =>
+      settle(() =>
+        (unseen.all(destinationId, audienceId, snapshotId) as Record<string, unknown>[]).map((r) => ({
+          personKey: r.person_key as string,
+          userId: r.user_id as string | null,
+          email: r.email as string | null,
+          attributes: JSON.parse(r.attributes as string) as Record<string, unknown>,
+        })),
+      ),
+    endSnapshot: (snapshotId) =>
+      settle(() => {
+        clearSnapshot.run(snapshotId)
+      }),
+  }
+
+  function summaryOf(destinationId: string): ActivationSummary[] {
+    return (countsOf.all(destinationId) as Record<string, unknown>[]).map((r) => {
+      const a = r.activation_id as string
+      const u = r.audience_id as string
+      return {
+        activationId: a,
+        audienceId: u,
+        received: r.received as number,
+        activated: r.activated as number,
+        excluded: r.excluded as number,
+        failed: r.failed as number,
+        statuses: {
+          realized: r.realized as number,
+          existing: r.existing as number,
+          exited: r.exited as number,
+        },
+        excludedReasons: reasonsOf.all(destinationId, a, u) as { reason: string; count: number }[],
+        lastError:
+          typeof r.last_error === 'string'
+            ? { message: r.last_error, time: new Date(r.last_error_at as number).toISOString() }
+            : null,
+        members: (membersOf.get(destinationId, u) as { n: number }).n,
+        updatedAt: new Date(r.updated_at as number).toISOString(),
+      }
+    })
+  }
+}
+
+/**
+ * The SQLite store in its own file in DATA_DIR (`audiences.sqlite`), so that its writes never wait
+ * on the queue's. Used whatever the queue's backend until a PostgreSQL implementation exists.
+ */
+export function openActivationStoreFile(dataDir: string): ActivationStore & { close(): void } {
+  mkdirSync(dataDir, { recursive: true })
+  const db = new BetterSqlite3(join(dataDir, 'audiences.sqlite'))
+  db.pragma('journal_mode = WAL')
+  db.pragma('busy_timeout = 5000')
+  return { ...openSqliteActivationStore(db), close: () => db.close() }
+}
