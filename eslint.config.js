@@ -16,6 +16,8 @@ const forbidden = {
     'zendesk',
     'queue',
     'store',
+    'db',
+    'cluster',
     'mapping',
     'actions',
     'delivery',
@@ -23,19 +25,73 @@ const forbidden = {
     'config',
     'main',
   ],
-  spec: ['zendesk', 'queue', 'store', 'mapping', 'actions', 'delivery', 'http', 'config', 'main'],
-  zendesk: ['spec', 'queue', 'store', 'mapping', 'actions', 'delivery', 'http', 'config', 'main'],
-  queue: ['spec', 'zendesk', 'store', 'mapping', 'actions', 'delivery', 'http', 'config', 'main'],
-  store: ['spec', 'zendesk', 'queue', 'mapping', 'actions', 'delivery', 'http', 'config', 'main'],
-  mapping: ['zendesk', 'queue', 'store', 'actions', 'delivery', 'http', 'config', 'main'],
-  actions: ['queue', 'store', 'delivery', 'http', 'config', 'main'],
-  delivery: ['http', 'config', 'main'],
-  http: ['zendesk', 'mapping', 'delivery', 'config', 'main'],
+  spec: [
+    'zendesk',
+    'queue',
+    'store',
+    'db',
+    'cluster',
+    'mapping',
+    'actions',
+    'delivery',
+    'http',
+    'config',
+    'main',
+  ],
+  zendesk: [
+    'spec',
+    'queue',
+    'store',
+    'db',
+    'cluster',
+    'mapping',
+    'actions',
+    'delivery',
+    'http',
+    'config',
+    'main',
+  ],
+  // queue/ and store/ may use db/pg.ts (the pool and transactions), never db/open-backend.ts.
+  queue: [
+    'spec',
+    'zendesk',
+    'store',
+    'open-backend',
+    'cluster',
+    'mapping',
+    'actions',
+    'delivery',
+    'http',
+    'config',
+    'main',
+  ],
+  store: [
+    'spec',
+    'zendesk',
+    'queue',
+    'open-backend',
+    'cluster',
+    'mapping',
+    'actions',
+    'delivery',
+    'http',
+    'config',
+    'main',
+  ],
+  // db/open-backend.ts composes the queue and the stores of a backend; db/ knows nothing above them.
+  db: ['spec', 'zendesk', 'cluster', 'mapping', 'actions', 'delivery', 'http', 'config', 'main'],
+  // The delivery leases: the clock, errors and the database only.
+  cluster: ['spec', 'zendesk', 'queue', 'store', 'mapping', 'actions', 'delivery', 'http', 'config', 'main'],
+  mapping: ['zendesk', 'queue', 'store', 'db', 'cluster', 'actions', 'delivery', 'http', 'config', 'main'],
+  actions: ['queue', 'store', 'db', 'cluster', 'delivery', 'http', 'config', 'main'],
+  // The worker sees a destination's lease through its deps, never cluster/ itself.
+  delivery: ['db', 'cluster', 'http', 'config', 'main'],
+  http: ['zendesk', 'mapping', 'db', 'cluster', 'delivery', 'config', 'main'],
 }
 
 /** @param {string} name */
 function patternFor(name) {
-  return name === 'config' || name === 'main' || name === 'errors'
+  return name === 'config' || name === 'main' || name === 'errors' || name === 'open-backend'
     ? [`**/${name}.js`, `./${name}.js`]
     : [`**/${name}/**`, `./${name}/**`]
 }

@@ -33,6 +33,10 @@ describe('import boundaries', () => {
     ['packages/service/src/delivery/worker.ts', "import { x } from '../config.js'"],
     ['packages/service/src/delivery/worker.ts', "import { x } from '@zdd/zendesk-emulator'"],
     ['packages/zendesk-emulator/src/routes/users.ts', "import { x } from '@zdd/service'"],
+    ['packages/service/src/queue/pg-queue.ts', "import { x } from '../db/open-backend.js'"],
+    ['packages/service/src/cluster/pg-leases.ts', "import { x } from '../queue/queue.js'"],
+    ['packages/service/src/delivery/worker.ts', "import { x } from '../cluster/lease.js'"],
+    ['packages/service/src/db/open-backend.ts', "import { x } from '../delivery/worker.js'"],
   ])('%s may not: %s', async (file, code) => {
     expect((await problems(file, code)).join('\n')).toMatch(/no-restricted-imports/)
   })
@@ -42,6 +46,9 @@ describe('import boundaries', () => {
     ['packages/service/src/delivery/worker.ts', "import { x } from '../queue/queue.js'"],
     ['packages/service/src/queue/sqlite-queue.ts', "import { x } from './queue.js'"],
     ['packages/service/src/main.ts', "import { x } from '@zdd/zendesk-emulator'"],
+    ['packages/service/src/queue/pg-queue.ts', "import { x } from '../db/pg.js'"],
+    ['packages/service/src/cluster/pg-leases.ts', "import { x } from '../db/pg.js'"],
+    ['packages/service/src/db/open-backend.ts', "import { x } from '../queue/sqlite-queue.js'"],
   ])('%s may: %s', async (file, code) => {
     expect(await problems(file, code)).toEqual([])
   })
