@@ -36,7 +36,6 @@ import { buildApp } from './http/app.js'
 import { registerIngest, type IngestLimits, type Source } from './http/ingest/ingest.js'
 import { backoffDelayMs } from './lib/backoff.js'
 import type { Clock } from './lib/clock.js'
-import { openActivationStoreFile } from './store/activations.js'
 import type { OAuthTokenStore } from './store/oauth-tokens.js'
 import type { Credentials, OAuthTokenPair } from './zendesk/auth.js'
 import { createZendeskClient, type ZendeskClient } from './zendesk/client.js'
@@ -120,9 +119,8 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     clock: deps.clock,
     log: deps.log,
   })
-  const { queue, rejected, oauthTokens, actionMemory, deliveryLog } = backend
-  // Audience activation data and memberships (docs/audiences.md); SQLite in DATA_DIR for now.
-  const activations = openActivationStoreFile(config.dataDir)
+  // `activations`: audience activation data and memberships (docs/audiences.md).
+  const { queue, rejected, oauthTokens, actionMemory, deliveryLog, activations } = backend
 
   // Which destinations this node delivers: all of them on the embedded queue; with PostgreSQL, the
   // ones whose delivery lease it holds (cluster/lease.ts).
@@ -170,6 +168,12 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       send: (req, opts) => client.send(req, opts),
       testConnection: () =>
         client.testConnection().then(
+          () => true,
+          () => false,
+        ),
+      // What the worker probes after Sell refused the Sell token (Support's credentials may be fine).
+      testSellConnection: () =>
+        client.testSellConnection().then(
           () => true,
           () => false,
         ),
@@ -349,7 +353,6 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
       await leases.stop()
       await Promise.all([...clients.values()].map((c) => c.close()))
       await backend.close()
-      activations.close()
     },
   }
 }

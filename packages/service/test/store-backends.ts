@@ -15,9 +15,11 @@ import { openPgPool, type PgPool } from '../src/db/pg.js'
 import type { ActionMemoryStore } from '../src/lib/action-memory.js'
 import type { Clock } from '../src/lib/clock.js'
 import { openActionMemory } from '../src/store/action-memory.js'
+import { openSqliteActivationStore, type ActivationStore } from '../src/store/activations.js'
 import { openDeliveryLog, type DeliveryLog, type DeliveryLogOptions } from '../src/store/delivery-log.js'
 import { openOAuthTokenStore, type OAuthTokenStore } from '../src/store/oauth-tokens.js'
 import { openPgActionMemory } from '../src/store/pg-action-memory.js'
+import { openPgActivationStore } from '../src/store/pg-activations.js'
 import { openPgDeliveryLog } from '../src/store/pg-delivery-log.js'
 import { openPgOAuthTokenStore } from '../src/store/pg-oauth-tokens.js'
 import { openPgRejectedEventStore } from '../src/store/pg-rejected-events.js'
@@ -27,6 +29,7 @@ import { createTestDatabase, type TestDatabase } from './pg.js'
 /** One open database of a backend. */
 export interface StoreDatabase {
   actionMemory(clock: Clock): ActionMemoryStore
+  activations(): ActivationStore
   deliveryLog(opts: DeliveryLogOptions): DeliveryLog
   rejectedEvents(capacity?: number): RejectedEventStore
   oauthTokens(clock: Clock): OAuthTokenStore
@@ -55,6 +58,7 @@ export function sqliteStoreBackend(): StoreBackend {
     open.push(db)
     return {
       actionMemory: (clock) => openActionMemory(db, clock),
+      activations: () => openSqliteActivationStore(db),
       deliveryLog: (opts) => openDeliveryLog(db, opts),
       rejectedEvents: (capacity) => openRejectedEventStore(db, capacity),
       oauthTokens: (clock) => openOAuthTokenStore(db, clock),
@@ -97,6 +101,7 @@ export function pgStoreBackend(): StoreBackend {
     const p = pool(schema)
     return {
       actionMemory: (clock) => openPgActionMemory(p, clock),
+      activations: () => openPgActivationStore(p),
       deliveryLog: (opts) => openPgDeliveryLog(p, opts),
       rejectedEvents: (capacity) => openPgRejectedEventStore(p, capacity),
       oauthTokens: (clock) => openPgOAuthTokenStore(p, clock),

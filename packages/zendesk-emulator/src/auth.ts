@@ -71,7 +71,10 @@ export function authenticateSupport(account: Account, header: string | undefined
 /** Checks Sell API credentials (`Bearer {sell token}`). */
 export function authenticateSell(account: Account, header: string | undefined): AuthResult {
   const [scheme = '', value = ''] = (header ?? '').split(/\s+/, 2)
-  const ok = scheme.toLowerCase() === 'bearer' && safeEqual(value, account.seed.sellToken)
+  const ok =
+    !account.config.sellTokenRevoked &&
+    scheme.toLowerCase() === 'bearer' &&
+    safeEqual(value, account.seed.sellToken)
   return { kind: header ? 'sell_token' : 'none', ok, userId: null }
 }
 

@@ -16,6 +16,7 @@ export const configPatchSchema = z
     maxInflightJobs: z.number().int().positive(),
     jobRetentionMs: z.number().int().positive(),
     apiTokensRetired: z.boolean(),
+    sellTokenRevoked: z.boolean(),
     accessTokenTtlS: z.number().int().positive(),
     refreshTokenTtlS: z.number().int().positive(),
     multipleOrganizations: z.boolean(),

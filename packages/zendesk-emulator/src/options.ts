@@ -48,6 +48,11 @@ export interface EmulatorConfig {
   jobRetentionMs: number
   /** Behave as after 2027-04-30: every API token is rejected. */
   apiTokensRetired: boolean
+  /**
+   * The Sell token is revoked: every Sell request is 401 until this is false again (as when an
+   * operator revokes a personal access token, then issues the one the service was given).
+   */
+  sellTokenRevoked: boolean
   /** OAuth access-token lifetime, seconds. */
   accessTokenTtlS: number
   /** OAuth refresh-token lifetime, seconds. */
@@ -109,6 +114,7 @@ export const DEFAULT_CONFIG: EmulatorConfig = {
   maxInflightJobs: 30,
   jobRetentionMs: 24 * 60 * 60 * 1000,
   apiTokensRetired: false,
+  sellTokenRevoked: false,
   accessTokenTtlS: 30 * 60,
   refreshTokenTtlS: 30 * 24 * 60 * 60,
   multipleOrganizations: true,

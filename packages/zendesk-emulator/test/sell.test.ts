@@ -56,6 +56,32 @@ describe('Sell authentication and request checks', () => {
     }
   })
 
+  test('GET /v2/users/self answers the token’s user; a revoked token is 401 until it is accepted again', async () => {
+    const me = await zd.get('/v2/users/self', sell)
+    expect(me.status).toBe(200)
+    expect(me.body).toEqual({
+      data: expect.objectContaining({
+        id: expect.any(Number),
+        email: zd.emulator.seed.adminEmail,
+        status: 'active',
+        role: 'admin',
+      }),
+      meta: { type: 'user' },
+    })
+    expect((await zd.get('/v2/users/self', 'none')).status).toBe(401)
+
+    expect((await zd.put('/__emulator/config', { sellTokenRevoked: true }, 'none')).status).toBe(200)
+    const revoked = await zd.get('/v2/users/self', sell)
+    expect(revoked.status).toBe(401)
+    expect(revoked.body.errors[0].error.code).toBe('unauthorized')
+    expect((await zd.get('/v2/contacts', sell)).status).toBe(401)
+    // Support credentials are another matter: they still work.
+    expect((await zd.get('/api/v2/users/me.json')).body.user.id).toEqual(expect.any(Number))
+
+    expect((await zd.put('/__emulator/config', { sellTokenRevoked: false }, 'none')).status).toBe(200)
+    expect((await zd.get('/v2/users/self', sell)).status).toBe(200)
+  })
+
   test('a request without a User-Agent is 400 invalid_header', async () => {
     const url = new URL('/v2/contacts', zd.url)
     const { status, body } = await new Promise<{ status: number; body: any }>((resolve, reject) => {

@@ -2,7 +2,8 @@
  * Opens where the service keeps its queue and its state: the embedded SQLite file in DATA_DIR (the
  * default, one process), or PostgreSQL when DATABASE_URL is set (several processes share it;
  * docs/adr/0005-postgresql.md). Either way the service gets the same interfaces: the queue, the
- * rejected events, the rotated OAuth pairs, the delivery log and the actions' memory.
+ * rejected events, the rotated OAuth pairs, the delivery log, the actions' memory and the audience
+ * activation data.
  *
  * On PostgreSQL the migrations run first (db/migrate.ts; safe when several processes start at
  * once), and the pool is handed out too, so that the cluster's delivery leases share it.
@@ -19,9 +20,11 @@ import { openPgQueue } from '../queue/pg-queue.js'
 import type { Queue } from '../queue/queue.js'
 import { openSqliteQueue } from '../queue/sqlite-queue.js'
 import { openActionMemory } from '../store/action-memory.js'
+import { openSqliteActivationStore, type ActivationStore } from '../store/activations.js'
 import { openDeliveryLog, type DeliveryLog } from '../store/delivery-log.js'
 import { openOAuthTokenStore, type OAuthTokenStore } from '../store/oauth-tokens.js'
 import { openPgActionMemory } from '../store/pg-action-memory.js'
+import { openPgActivationStore } from '../store/pg-activations.js'
 import { openPgDeliveryLog } from '../store/pg-delivery-log.js'
 import { openPgOAuthTokenStore } from '../store/pg-oauth-tokens.js'
 import { openPgRejectedEventStore } from '../store/pg-rejected-events.js'
@@ -54,6 +57,8 @@ export interface Backend {
   oauthTokens: OAuthTokenStore
   deliveryLog: DeliveryLog
   actionMemory: ActionMemoryStore
+  /** Audience activation data and memberships (docs/audiences.md). */
+  activations: ActivationStore
   /** The PostgreSQL pool (null on SQLite): the cluster's leases use it too. */
   pool: PgPool | null
   /** Where the data is, for the start-up log (a PostgreSQL password is masked). */
@@ -98,6 +103,7 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
       oauthTokens: openPgOAuthTokenStore(pool, opts.clock),
       deliveryLog,
       actionMemory: openPgActionMemory(pool, opts.clock),
+      activations: openPgActivationStore(pool),
       pool,
       location,
       async close() {
@@ -122,6 +128,7 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
     oauthTokens: openOAuthTokenStore(storeDb, opts.clock),
     deliveryLog,
     actionMemory: openActionMemory(storeDb, opts.clock),
+    activations: openSqliteActivationStore(storeDb),
     pool: null,
     location: path,
     async close() {

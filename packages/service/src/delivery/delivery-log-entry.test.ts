@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest'
 import { DeliveryNote } from '../actions/define-action.js'
 import { AppError, ERROR_KINDS } from '../errors.js'
 import type { Job } from '../queue/queue.js'
-import { deliveryLogEntry, skipReason } from './delivery-log-entry.js'
+import { deliveryLogEntry, skipReason, triggerMisses } from './delivery-log-entry.js'
 
 function job(payload: unknown, attempts = 0): Job {
   return {
@@ -57,6 +57,46 @@ describe('what the delivery log says about a settled job', () => {
       attempt: 1,
       at,
     })
+  })
+
+  test('a skip names the trigger condition the event failed: a required path missing, a name outside the allowlist', () => {
+    // The Segment preset's track subscription: an allowlist and a userId (seed 004).
+    const segment = { types: ['track' as const], events: ['Article Completed'], whenAny: ['$.userId'] }
+    const anonymous = { type: 'track' as const, event: 'Article Completed', anonymousId: 'a1' }
+    expect(triggerMisses(segment, anonymous)).toEqual(['requires $.userId, which is missing'])
+    expect(triggerMisses(segment, { type: 'track', event: 'Scrolled', userId: 'u1' })).toEqual([
+      'takes only track events named "Article Completed"',
+    ])
+    expect(triggerMisses(segment, { type: 'track', event: 'Article Completed', userId: 'u1' })).toEqual([])
+    expect(triggerMisses(segment, { type: 'identify' })).toEqual(['takes only track events'])
+    expect(
+      triggerMisses(
+        { types: ['track'], exceptEvents: ['Ticket Created'] },
+        { type: 'track', event: 'Ticket Created' },
+      ),
+    ).toEqual(['leaves out track events named "Ticket Created"'])
+    expect(
+      triggerMisses({ types: ['group'], whenAny: ['$.userId', '$.traits.user_id'] }, { type: 'group' }),
+    ).toEqual(['requires one of $.userId, $.traits.user_id, all missing'])
+    const e = deliveryLogEntry({
+      destinationId: 'default',
+      job: job({ ...anonymous, messageId: 'm-12' }),
+      actions: [],
+      missed: [{ actionId: 'track-event', misses: triggerMisses(segment, anonymous) }],
+      error: null,
+      outcome: { kind: 'delivered' },
+      at,
+    })
+    expect(e).toMatchObject({
+      outcome: 'skipped',
+      event: 'Article Completed',
+      reason:
+        'no subscription takes this track event ("Article Completed"): track-event requires $.userId, which is missing',
+    })
+    // No subscription of the type at all: the generic reason.
+    expect(skipReason({ type: 'track', event: 'Scrolled' }, [])).toBe(
+      'no subscription takes track events named "Scrolled"',
+    )
   })
 
   test('a delivery has no reason, unless the action said why nothing changed', () => {

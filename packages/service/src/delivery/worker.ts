@@ -64,6 +64,11 @@
  *   limit), claiming fewer jobs a round.
  * - Auth failed (401/403 everywhere): jobs are parked without spending attempts, the worker stops
  *   claiming and probes the credentials every `authProbeMs`; once they work, it unparks the jobs.
+ *   Support and Sell have credentials of their own (the error says which API refused them): a
+ *   refused Sell token pauses Sell only (docs/decisions.md). The worker goes on claiming; a Sell
+ *   request is refused here with the Sell error, without a call, so its job parks while Support
+ *   deliveries go on; the Sell token is probed (`testSellConnection`) every `authProbeMs`, and
+ *   once it works the jobs are unparked.
  *
  * `stop()` stops claiming, lets the round under way finish and bulk jobs in flight settle for a
  * grace period, then cancels what still waits on Zendesk and ends the leases of every job not
@@ -86,7 +91,7 @@ import {
 import { AppError, ERROR_KINDS, type ErrorKind } from '../errors.js'
 import type { ActionMemoryStore } from '../lib/action-memory.js'
 import type { Clock } from '../lib/clock.js'
-import { readPath, type MappingValue } from '../mapping/mapping.js'
+import type { MappingValue } from '../mapping/mapping.js'
 import type { Job, Queue } from '../queue/queue.js'
 import { isAudienceEvent } from '../spec/audiences.js'
 import type { SpecEvent } from '../spec/events.js'
@@ -101,7 +106,7 @@ import {
   type JobStatus,
 } from '../zendesk/job-statuses.js'
 import type { ZendeskRequest, ZendeskResponse } from '../zendesk/request.js'
-import { deliveryLogEntry } from './delivery-log-entry.js'
+import { deliveryLogEntry, triggerMisses, type TriggerMiss } from './delivery-log-entry.js'
 import { classifyOutcome, type Outcome, type OutcomeDeps } from './outcome.js'
 import { CustomFields } from './custom-fields.js'
 
@@ -111,6 +116,8 @@ export interface ZendeskSender {
   send<T>(request: ZendeskRequest, opts?: { signal?: AbortSignal }): Promise<ZendeskResponse<T>>
   /** Whether the credentials work (a real authenticated call). */
   testConnection(): Promise<boolean>
+  /** Whether the Sell token works (a real authenticated Sell call); absent: no Sell token. */
+  testSellConnection?(): Promise<boolean>
 }
 
 export interface Logger {
@@ -240,21 +247,19 @@ interface Held {
 }
 
 export function matchesTrigger(trigger: Trigger, event: SpecEvent): boolean {
-  if (!trigger.types.includes(event.type)) {
-    return false
+  // The conditions are spelled once, in triggerMisses, so that the delivery log's skip reason
+  // names exactly the condition that routing applied.
+  return trigger.types.includes(event.type) && triggerMisses(trigger, event).length === 0
+}
+
+/** Why no subscription took an event: those of its type, with the conditions it failed. */
+function missesOf(subscriptions: Subscription[], event: SpecEvent): TriggerMiss[] {
+  if (isAudienceEvent(event)) {
+    return []
   }
-  if (trigger.whenAny && !trigger.whenAny.some((path) => readPath(event, path) !== undefined)) {
-    return false
-  }
-  if (event.type === 'track') {
-    if (trigger.exceptEvents?.includes(event.event)) {
-      return false
-    }
-    if (trigger.events && trigger.events.length > 0) {
-      return trigger.events.includes(event.event)
-    }
-  }
-  return true
+  return subscriptions
+    .filter((s) => s.trigger.types.includes(event.type))
+    .map((s) => ({ actionId: s.action.id, misses: triggerMisses(s.trigger, event) }))
 }
 
 /** Whether a subscription takes an event: audience events by flag, the others by trigger. */
@@ -342,10 +347,17 @@ export class DestinationWorker {
   private authPausedSince: number | null = null
   private authError: AppError | null = null
   private lastProbe = -Infinity
+  /** Sell refused its token: Sell requests are refused here until a probe of the token works. */
+  private sellPause: { error: AppError; lastProbe: number } | null = null
   private pollFailures = 0
   private nextPollAt = -Infinity
   /** Learned duration of a bulk job (send to observed completion), ms; null until one is seen. */
   private jobDurationMs: number | null = null
+  /**
+   * Whether the last claim took every job that was ready (fewer than it asked for, with slots
+   * free): a poll that comes a little later then delays no other work.
+   */
+  private drained = false
   /** When the last successful job-status poll was answered. */
   private lastPollAt = -Infinity
   /** Records of a partial batch waiting up to `batchWindowMs` for more, per action. */
@@ -399,6 +411,11 @@ export class DestinationWorker {
 
   get pausedForAuth(): boolean {
     return this.authPausedSince !== null
+  }
+
+  /** Whether Sell refused its token: Sell deliveries park, Support ones go on. */
+  get pausedForSellAuth(): boolean {
+    return this.sellPause !== null
   }
 
   /** Whether the worker delivers now: its node holds the delivery lease and it took over the jobs. */
@@ -627,6 +644,9 @@ export class DestinationWorker {
       await this.settleFinished()
       return worked
     }
+    if (this.sellPause !== null) {
+      await this.probeSellAuth()
+    }
     if (this.authPausedSince !== null) {
       await this.probeAuth()
       return false
@@ -642,6 +662,8 @@ export class DestinationWorker {
     // A perform holds one slot however many jobs it runs (its jobs are polled with the others).
     const bulkCalls = this.inFlight.filter((f) => f.waiter === undefined).length
     const free = this.opts.maxBulkJobsInFlight - bulkCalls - this.performing.size
+    // Every slot taken: jobs may be waiting for one.
+    this.drained = false
     if (free > 0) {
       const limit = this.bulkRefused
         ? Math.min(this.opts.claimLimit, SINGLE_MODE_CLAIM_LIMIT)
@@ -651,6 +673,7 @@ export class DestinationWorker {
         limit,
         leaseMs: this.opts.leaseMs,
       })
+      this.drained = jobs.length < limit
       if (jobs.length > 0) {
         for (const job of jobs) {
           this.held.set(job.id, { job, pending: 0, error: null })
@@ -688,16 +711,17 @@ export class DestinationWorker {
   /**
    * When the next job-status poll is worth a request: when the oldest bulk job in flight should
    * be done (by the learned job duration, plus 5%: a poll a few ms before a burst of jobs
-   * completes costs a request and finds nothing), or a little later (up to a quarter of a job's
-   * duration) when half the jobs in flight will be done by then: jobs sent over time (events
-   * that arrive slowly) are then seen by fewer polls. Never before the poll back-off allows.
+   * completes costs a request and finds nothing). When the last claim took every ready job
+   * (nothing waits for a slot), up to a quarter of a job's duration later if half the jobs in
+   * flight are done by then: jobs sent over time (events that arrive slowly) are then seen by
+   * fewer polls, at no cost to other work. Never before the poll back-off allows.
    */
   private pollDueAt(): number {
     const expected = (this.jobDurationMs ?? this.opts.pollIntervalMs) * 1.05
     const due = this.inFlight.map((f) => f.sentAt + expected).sort((a, b) => a - b)
     const first = due[0] ?? this.deps.clock.now()
     const half = due[Math.floor((due.length - 1) / 2)] ?? first
-    return Math.max(this.nextPollAt, Math.min(half, first + expected / 4))
+    return Math.max(this.nextPollAt, this.drained ? Math.min(half, first + expected / 4) : first)
   }
 
   /** Sends carried partial batches whose window is over (all of them when `all`). */
@@ -869,10 +893,16 @@ export class DestinationWorker {
   /** Zendesk as actions see it: through this worker's client, cancelled at shutdown. */
   private actionZendesk(): ActionZendesk {
     return {
-      send: (request) =>
-        this.mayDeliver()
-          ? this.d.zendesk.send(request, { signal: this.cancel.signal })
-          : Promise.reject(leaseLostError()),
+      send: (request) => {
+        if (!this.mayDeliver()) {
+          return Promise.reject(leaseLostError())
+        }
+        if (request.api === 'sell' && this.sellPause !== null) {
+          // Sell refused the token: no call until a probe says it works (its job parks again).
+          return Promise.reject(this.sellPause.error)
+        }
+        return this.d.zendesk.send(request, { signal: this.cancel.signal })
+      },
       runJob: (request) => (this.mayDeliver() ? this.runJob(request) : Promise.reject(leaseLostError())),
     }
   }
@@ -1136,15 +1166,9 @@ export class DestinationWorker {
     for (const f of this.inFlight) {
       const status = byId.get(f.jobStatusId)
       if (status && isFinished(status)) {
-        const age = polledAt - f.sentAt
-        if (f.sentAt < this.lastPollAt) {
-          // It finished between the last poll, which saw it unfinished, and this one: the middle.
-          this.learnJobDuration((this.lastPollAt + polledAt) / 2 - f.sentAt)
-        } else if (this.jobDurationMs === null || age < this.jobDurationMs) {
-          // Never seen running: it took at most its age (half of it would drag the estimate down
-          // whenever polls are sparse, and early polls find nothing).
-          this.learnJobDuration(age)
-        }
+        // It finished between the last poll that saw it unfinished and this one: take the middle.
+        const seenUnfinished = f.sentAt < this.lastPollAt ? this.lastPollAt : f.sentAt
+        this.learnJobDuration((seenUnfinished + polledAt) / 2 - f.sentAt)
         done.push(f)
         if (f.waiter) {
           if (status.status === 'completed' && Array.isArray(status.results)) {
@@ -1322,7 +1346,10 @@ export class DestinationWorker {
       const subs = this.d.subscriptions.filter((s) => takes(s, event))
       reported.push({ job, error, outcome, subscriptions: subs })
       const actions = [...new Set(subs.map((s) => s.action.id))]
-      entries.push(deliveryLogEntry({ destinationId: this.d.id, job, actions, error, outcome, at: now }))
+      const missed = subs.length === 0 ? missesOf(this.d.subscriptions, event) : []
+      entries.push(
+        deliveryLogEntry({ destinationId: this.d.id, job, actions, missed, error, outcome, at: now }),
+      )
       switch (outcome.kind) {
         case 'delivered':
           delivered.push(job.id)
@@ -1386,6 +1413,10 @@ export class DestinationWorker {
   }
 
   private pauseForAuth(error: AppError): void {
+    if ((error as { api?: unknown }).api === 'sell') {
+      this.pauseSell(error)
+      return
+    }
     if (this.authPausedSince !== null) {
       return
     }
@@ -1397,6 +1428,37 @@ export class DestinationWorker {
       { destination: this.d.id, code: error.code },
       'Zendesk refused the credentials: destination paused, its jobs are parked until the credentials work',
     )
+  }
+
+  private pauseSell(error: AppError): void {
+    if (this.sellPause !== null) {
+      return
+    }
+    // The first probe waits a whole interval: the token was refused just now.
+    this.sellPause = { error, lastProbe: this.deps.clock.now() }
+    this.deps.log.error(
+      { destination: this.d.id, code: error.code },
+      'Zendesk Sell refused the Sell token: Sell deliveries paused, their jobs are parked until the token works; Support deliveries go on',
+    )
+  }
+
+  private async probeSellAuth(): Promise<void> {
+    const pause = this.sellPause
+    const now = this.deps.clock.now()
+    if (pause === null || now - pause.lastProbe < this.opts.authProbeMs) {
+      return
+    }
+    pause.lastProbe = now
+    const zendesk = this.d.zendesk
+    const ok = zendesk.testSellConnection ? await zendesk.testSellConnection().catch(() => false) : false
+    if (ok) {
+      this.sellPause = null
+      const n = await this.deps.queue.unpark(this.d.id)
+      this.deps.log.info(
+        { destination: this.d.id, unparked: n },
+        'the Zendesk Sell token works again: Sell deliveries resumed',
+      )
+    }
   }
 
   private async probeAuth(): Promise<void> {

@@ -3,9 +3,11 @@
  * audience, how many profiles were received, activated, excluded (with the reasons) and failed
  * (with the last error); and which people are members now, for mirror syncs.
  *
- * `ActivationStore` is the interface the service uses; `openSqliteActivationStore` keeps it in
- * the service's SQLite database. A PostgreSQL implementation (several nodes) implements the same
- * interface over the same three tables; nothing else depends on SQLite.
+ * `ActivationStore` is the interface the service uses (db/open-backend.ts opens it with the other
+ * stores); `openSqliteActivationStore` keeps it in the service's SQLite database
+ * (`zendesk-destination.sqlite`), and store/pg-activations.ts in PostgreSQL (several nodes) over
+ * the same tables (db/migrations/pg/0002). The contract suite (activations.contract.ts) runs
+ * against both.
  *
  * - Counters are one row per (destination, activation, audience): increments, so the store stays
  *   small whatever the traffic. Exclusion reasons are counted per reason (at most
@@ -15,10 +17,6 @@
  * - Snapshot marks are one row per (snapshot, audience, person) seen by a mirror sync; they go
  *   when the snapshot completes.
  */
-import { mkdirSync } from 'node:fs'
-import { join } from 'node:path'
-
-import BetterSqlite3 from 'better-sqlite3'
 import type Database from 'better-sqlite3'
 
 export const ACTIVATION_OUTCOMES = ['activated', 'excluded', 'failed'] as const
@@ -84,9 +82,12 @@ export interface ActivationStore {
 
 export const MAX_REASONS = 50
 const MAX_REASON_CHARS = 500
-const OTHER = 'other reasons'
+/** Where exclusions beyond `MAX_REASONS` distinct reasons are counted. */
+export const OTHER_REASONS = 'other reasons'
+const OTHER = OTHER_REASONS
 
-function cut(s: string): string {
+/** A reason as stored: at most `MAX_REASON_CHARS` characters. */
+export function cut(s: string): string {
   return s.length > MAX_REASON_CHARS ? `${s.slice(0, MAX_REASON_CHARS - 1)}…` : s
 }
 
@@ -320,16 +321,4 @@ export function openSqliteActivationStore(db: Database.Database): ActivationStor
       }
     })
   }
-}
-
-/**
- * The SQLite store in its own file in DATA_DIR (`audiences.sqlite`), so that its writes never wait
- * on the queue's. Used whatever the queue's backend until a PostgreSQL implementation exists.
- */
-export function openActivationStoreFile(dataDir: string): ActivationStore & { close(): void } {
-  mkdirSync(dataDir, { recursive: true })
-  const db = new BetterSqlite3(join(dataDir, 'audiences.sqlite'))
-  db.pragma('journal_mode = WAL')
-  db.pragma('busy_timeout = 5000')
-  return { ...openSqliteActivationStore(db), close: () => db.close() }
 }

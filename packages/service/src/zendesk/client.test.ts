@@ -433,6 +433,18 @@ describe('testConnection', () => {
       client({ credentials: { ...apiToken, token: 'wrong-token' } }).testConnection(),
     ).rejects.toMatchObject({ kind: 'auth_failed', code: 'ZD_HTTP_401' })
   })
+
+  test('testSellConnection checks the Sell token with users/self; a refusal says it was Sell', async () => {
+    expect(await client().testSellConnection()).toMatchObject({ userId: expect.any(Number), role: 'admin' })
+    await expect(client({ sellToken: 'wrong' }).testSellConnection()).rejects.toMatchObject({
+      kind: 'auth_failed',
+      code: 'ZD_HTTP_401',
+      api: 'sell',
+    })
+    await expect(client({ sellToken: '' }).testSellConnection()).rejects.toMatchObject({
+      code: 'ZD_NO_CREDENTIALS',
+    })
+  })
 })
 
 /**

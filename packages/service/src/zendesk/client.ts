@@ -83,6 +83,12 @@ export interface ZendeskClient {
    * 200 with an anonymous user to bad credentials on that endpoint (facts §1.3).
    */
   testConnection(opts?: SendOptions): Promise<ConnectedUser>
+  /**
+   * Checks the Sell token with `GET users/self` (Sell's "Retrieve an authenticating user"):
+   * what the worker probes after Sell refused the token. Without a Sell token it throws
+   * `ZD_NO_CREDENTIALS`.
+   */
+  testSellConnection(opts?: SendOptions): Promise<ConnectedUser>
   /** Closes the connection pool. */
   close(): Promise<void>
 }
@@ -210,6 +216,7 @@ export function createZendeskClient(opts: ZendeskClientOptions): ZendeskClient {
         status: null,
         method: info.method,
         path: info.path,
+        api: info.api ?? null,
         cause: err,
       })
     }
@@ -236,7 +243,7 @@ export function createZendeskClient(opts: ZendeskClientOptions): ZendeskClient {
       )
     }
     const url = urlOf(req)
-    const info: RequestInfo = { method: req.method, path: req.path }
+    const info: RequestInfo = { method: req.method, path: req.path, api: req.api }
 
     let authorization = await provider.authorization()
     let answer = await exchange(req, url, authorization, info, sendOpts.signal)
@@ -289,9 +296,28 @@ export function createZendeskClient(opts: ZendeskClientOptions): ZendeskClient {
     }
   }
 
+  async function testSellConnection(sendOpts: SendOptions = {}): Promise<ConnectedUser> {
+    const res = await send<{ data?: Record<string, unknown> | null }>(
+      { api: 'sell', method: 'GET', path: 'users/self', limitClass: 'sell' },
+      sendOpts,
+    )
+    const user = isRecord(res.body) && isRecord(res.body.data) ? res.body.data : null
+    const id = user?.id
+    if (user === null || typeof id !== 'number') {
+      throw invalidResponseError({ method: 'GET', path: 'users/self', api: 'sell' }, res.status, 'no user')
+    }
+    return {
+      userId: id,
+      name: stringOrNull(user.name),
+      email: stringOrNull(user.email),
+      role: stringOrNull(user.role),
+    }
+  }
+
   return {
     send,
     testConnection,
+    testSellConnection,
     close: () => agent.close(),
   }
 }

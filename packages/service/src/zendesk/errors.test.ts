@@ -96,6 +96,59 @@ describe('errorFromAnswer', () => {
     )
   })
 
+  test("a Sell 422 names each field with Sell's message and details", () => {
+    const item = (error: Record<string, unknown>) => ({ error, meta: { type: 'error' } })
+    const body = {
+      errors: [
+        item({
+          resource: 'contact',
+          field: 'custom_fields',
+          code: 'unknown',
+          message: 'is an unknown attribute',
+          details: '"aud_vip" is not a contact custom field of this account',
+        }),
+        item({
+          resource: 'contact',
+          field: 'last_name',
+          code: 'blank',
+          message: 'is blank',
+          details: 'is blank',
+        }),
+        item({ code: 'invalid_param', message: 'Invalid query parameter' }),
+      ],
+      meta: { type: 'errors', http_status: '422 Unprocessable Entity', logref: 'r-1' },
+    }
+    const err = errorFromAnswer(
+      { status: 422, headers: {}, body },
+      { method: 'POST', path: 'contacts/upsert', api: 'sell' },
+      now,
+    )
+    expect(err).toMatchObject({
+      kind: 'rejected',
+      code: 'ZD_HTTP_422',
+      zendeskCode: 'unknown',
+      body,
+      api: 'sell',
+    })
+    expect(err.message).toBe(
+      'Zendesk answered 422 unknown to POST contacts/upsert: ' +
+        'custom_fields: is an unknown attribute ("aud_vip" is not a contact custom field of this account); ' +
+        'last_name: is blank; Invalid query parameter',
+    )
+  })
+
+  test('a Sell answer with many errors describes the first five', () => {
+    const body = {
+      errors: Array.from({ length: 8 }, (_, i) => ({
+        error: { field: `f${i}`, code: 'blank', message: 'is blank' },
+      })),
+    }
+    const err = errorFromAnswer({ status: 422, headers: {}, body }, post, now)
+    expect(err.message).toMatch(
+      /: f0: is blank; f1: is blank; f2: is blank; f3: is blank; f4: is blank; and 3 more$/,
+    )
+  })
+
   test('a 429 with a text body is rate limited with its Retry-After', () => {
     const err = errorFromAnswer(
       { status: 429, headers: { 'retry-after': '7' }, body: 'Too Many Requests' },
@@ -157,6 +210,7 @@ describe('errorFromAnswer', () => {
       retryAfterS: null,
       method: 'POST',
       path: 'users/create_or_update',
+      api: null,
       body: { error: 'RecordNotFound' },
     })
   })

@@ -21,6 +21,7 @@
  */
 import { AppError, ERROR_KINDS, type ErrorKind } from '../errors.js'
 import { parseRetryAfter } from '../lib/retry-after.js'
+import type { ZendeskApi } from './request.js'
 
 /** Longest text body kept on an error (Zendesk may answer with a whole HTML page). */
 const MAX_TEXT_BODY = 2_000
@@ -36,6 +37,8 @@ export interface ZendeskErrorInit {
   body?: unknown
   method?: string
   path?: string
+  /** Which API answered (its credentials are the ones a 401 refused). */
+  api?: ZendeskApi | null
   cause?: unknown
 }
 
@@ -48,6 +51,11 @@ export class ZendeskError extends AppError {
   readonly method: string | null
   /** The request path below the API root (no query string, no host). */
   readonly path: string | null
+  /**
+   * The API the request went to: Support or Sell have their own credentials, so an auth failure
+   * says which to fix (and the worker probes those); null when not known.
+   */
+  readonly api: ZendeskApi | null
 
   constructor(init: ZendeskErrorInit) {
     super(init.kind, init.code, init.message, {
@@ -62,6 +70,7 @@ export class ZendeskError extends AppError {
     this.body = init.body ?? null
     this.method = init.method ?? null
     this.path = init.path ?? null
+    this.api = init.api ?? null
   }
 
   toJSON(): Record<string, unknown> {
@@ -75,6 +84,7 @@ export class ZendeskError extends AppError {
       retryAfterS: this.retryAfterS ?? null,
       method: this.method,
       path: this.path,
+      api: this.api,
       body: this.body,
     }
   }
@@ -143,11 +153,45 @@ function descriptionOf(body: unknown): string | null {
   const first = Array.isArray(body.errors) ? (body.errors[0] as unknown) : undefined
   if (isRecord(first)) {
     if (isRecord(first.error)) {
-      return stringOf(first.error.message)
+      return sellDescription(body.errors as unknown[])
     }
     return stringOf(first.detail) ?? stringOf(first.title)
   }
   return null
+}
+
+/** Sell's errors described at most this many at a time (a record may fail on every field). */
+const MAX_SELL_ERRORS = 5
+
+/**
+ * Sell's error list (facts §10 [Sell-err]): each `{error: {field, code, message, details}}`
+ * becomes `field: message (details)`, so that a wrong Mapping ID reads
+ * `custom_fields: is an unknown attribute ("aud_vip" is not a contact custom field…)` instead of
+ * only its code. Several errors are joined with `; `.
+ */
+function sellDescription(errors: unknown[]): string | null {
+  const parts = errors.flatMap((item): string[] => {
+    const e = isRecord(item) && isRecord(item.error) ? item.error : null
+    if (e === null) {
+      return []
+    }
+    const message = stringOf(e.message)
+    const details = stringOf(e.details)
+    const text =
+      message !== null && details !== null && details !== message
+        ? `${message} (${details})`
+        : (message ?? details ?? stringOf(e.code))
+    if (text === null) {
+      return []
+    }
+    const field = stringOf(e.field)
+    return [field !== null ? `${field}: ${text}` : text]
+  })
+  if (parts.length === 0) {
+    return null
+  }
+  const more = parts.length > MAX_SELL_ERRORS ? `; and ${parts.length - MAX_SELL_ERRORS} more` : ''
+  return parts.slice(0, MAX_SELL_ERRORS).join('; ') + more
 }
 
 export interface FailedAnswer {
@@ -160,6 +204,8 @@ export interface FailedAnswer {
 export interface RequestInfo {
   method: string
   path: string
+  /** Support unless told (the OAuth token endpoint is Support's). */
+  api?: ZendeskApi
 }
 
 /** The error for a non-2xx answer of the API (`area: 'api'`) or of the OAuth token endpoint. */
@@ -197,6 +243,7 @@ export function errorFromAnswer(
     body,
     method: request.method,
     path: request.path,
+    api: request.api ?? null,
   })
 }
 
@@ -208,6 +255,7 @@ export function timeoutError(request: RequestInfo, timeoutMs: number, cause?: un
     status: null,
     method: request.method,
     path: request.path,
+    api: request.api ?? null,
     cause,
   })
 }
@@ -221,6 +269,7 @@ export function networkError(request: RequestInfo, cause: unknown): ZendeskError
     status: null,
     method: request.method,
     path: request.path,
+    api: request.api ?? null,
     cause,
   })
 }
@@ -234,6 +283,7 @@ export function invalidResponseError(request: RequestInfo, status: number, body:
     body: truncate(body),
     method: request.method,
     path: request.path,
+    api: request.api ?? null,
   })
 }
 

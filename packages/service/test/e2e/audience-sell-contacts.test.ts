@@ -137,6 +137,12 @@ describe('audience activation to Sell contacts (the AEP destination)', () => {
     })
     expect(data['seg-vip'].lastError.message).toMatch(/^ZD_HTTP_422: .*unknown/)
     expect(await contacts(t)).toHaveLength(0)
+    // The delivery log names the field and gives Sell's message, not only "422 unknown".
+    const log = await fetch(`${t.url}/admin/api/delivery-log?destination=sell&outcome=failed`)
+    const [failed] = ((await log.json()) as { entries: any[] }).entries
+    expect(failed.reason).toContain(
+      'custom_fields: is an unknown attribute ("aud_vip" is not a contact custom field of this account)',
+    )
   })
 
   test('with sellMatchField, a profile whose email changes updates its contact instead of creating another', async () => {

@@ -229,6 +229,9 @@ describe('Segment (seed 004), preset: segment', () => {
     expect(state.tickets).toHaveLength(0)
     expect(await t.logOf('unlisted')).toMatchObject({ outcome: 'skipped', actions: [] })
     expect(await t.logOf('anonymous')).toMatchObject({ outcome: 'skipped', actions: [] })
+    // The reasons say which condition failed, not that the event's name is unknown.
+    expect((await t.logOf('anonymous')).reason).toMatch(/track-event requires \$\.userId, which is missing$/)
+    expect((await t.logOf('unlisted')).reason).toMatch(/track-event takes only track events named "/)
     // Without the Events setting, Segment sends no track at all.
     await t.stop()
     t = await startCompat('segment')

@@ -8,7 +8,7 @@
  * | `DELETE requests`            | empties the request log                                        |
  * | `POST reset`                 | back to the seeded account (`{"config": true}` also resets config) |
  * | `GET / POST / DELETE faults` | lists, schedules (`{"faults": [rule, …]}`) or clears faults    |
- * | `GET / PUT config`           | reads or changes plan, limits, time scale, bulk import, job delay, token retirement |
+ * | `GET / PUT config`           | reads or changes plan, limits, time scale, bulk import, job delay, token retirement, Sell token revocation |
  */
 import type { FastifyInstance } from 'fastify'
 

@@ -10,6 +10,7 @@
  * | `GET / PUT / DELETE /v2/contacts/{id}`        | the contact / updated / 204                   |
  * | `GET /v2/{resource_type}/custom_fields`       | custom-field definitions (contact, lead, deal, prospect_and_customer) |
  * | `GET /v2/custom_fields?resource_type=contact` | the same                                      |
+ * | `GET /v2/users/self`                          | the user the token belongs to (a connection test) |
  * | `POST` on either custom-fields path           | emulator convenience: defines a custom field (Sell does this in its admin UI only) |
  *
  * Every error under `/v2`, including the ones raised before routing (bad JSON, 429, injected
@@ -35,6 +36,7 @@ import {
   presentContact,
   presentSellCustomField,
   requestData,
+  SELL_USER_ID,
   type SellErrorItem,
   SellError,
   sellCustomFields,
@@ -45,6 +47,9 @@ import {
   updateContact,
   upsertContact,
 } from '../model/sell.js'
+
+/** The Sell user's creation time (fixed: the account is seeded). */
+const SELL_USER_CREATED_AT = '2026-01-01T00:00:00Z'
 
 export const sellRoutes: RouteModule = (app, { account }) => {
   void app.register(
@@ -82,6 +87,24 @@ export const sellRoutes: RouteModule = (app, { account }) => {
       })
 
       v2.get('/contacts', (request) => listContacts(account, query(request)))
+
+      // "Retrieve an authenticating user" (developer.zendesk.com/api-reference/sales-crm/resources/
+      // users; not in the facts file): the token's user, here the seeded admin. Fields from that
+      // page's JSON format, unverified against a real account.
+      v2.get('/users/self', () =>
+        single('user', {
+          id: SELL_USER_ID,
+          name: account.seed.adminName,
+          email: account.seed.adminEmail,
+          status: 'active',
+          invited: true,
+          confirmed: true,
+          role: 'admin',
+          timezone: 'UTC',
+          created_at: SELL_USER_CREATED_AT,
+          updated_at: SELL_USER_CREATED_AT,
+        }),
+      )
 
       v2.post('/contacts', (request) =>
         single('contact', presentContact(createContact(account, requestData(request.body)))),

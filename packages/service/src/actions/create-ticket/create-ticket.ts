@@ -277,22 +277,19 @@ async function findExisting(
 }
 
 /**
- * With an action memory: settles the records its memory says were created, looks up those it
- * marked `sending`, and holds the others' external ids for this batch (see the file's comment).
- * Returns the external ids held, to be released when the batch is done.
+ * With an action memory: settles the records whose external id another batch holds (`busy`: they
+ * are retried shortly) or its memory says were created, and looks up those it marked `sending`
+ * (see the file's comment). `held` are the external ids this batch holds.
  */
 async function checkMemory(
   records: CreateTicketRecord[],
   outcomes: unknown[],
   zendesk: ActionZendesk,
   memory: ActionMemory,
+  ids: { busy: ReadonlySet<string>; held: readonly string[] },
   now: number,
-): Promise<string[]> {
-  const ids = [
-    ...new Set(records.flatMap((r) => (r.ticket.external_id !== undefined ? [r.ticket.external_id] : []))),
-  ]
-  const busy = new Set(memory.hold(ids))
-  const held = ids.filter((id) => !busy.has(id))
+): Promise<void> {
+  const { busy, held } = ids
   const known = await memory.recall(held)
   const toLookUp: number[] = []
   /** When each external id to look up was marked `sending` (0: unknown, an old mark). */
@@ -331,7 +328,6 @@ async function checkMemory(
       )
     }
   }
-  return held
 }
 
 /**
@@ -412,8 +408,13 @@ async function createOnce(
     )
     return createRest(records, outcomes, zendesk, null, now)
   }
-  const held = await checkMemory(records, outcomes, zendesk, memory, now())
+  const ids = [
+    ...new Set(records.flatMap((r) => (r.ticket.external_id !== undefined ? [r.ticket.external_id] : []))),
+  ]
+  const busy = new Set(memory.hold(ids))
+  const held = ids.filter((id) => !busy.has(id))
   try {
+    await checkMemory(records, outcomes, zendesk, memory, { busy, held }, now())
     return await createRest(records, outcomes, zendesk, memory, now)
   } finally {
     memory.release(held)

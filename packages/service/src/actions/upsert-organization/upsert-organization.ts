@@ -398,7 +398,8 @@ async function upsertOrganizations(
   memory: ActionMemory | null,
 ): Promise<void> {
   const keys = [...orgs.keys()]
-  const known = memory ? await memory.recall(keys) : null
+  // The memory only saves lookups: when it cannot be read, every organization is looked up.
+  const known = memory ? await memory.recall(keys).catch(() => null) : null
   const lookFirst = new Set(
     known === null ? keys : keys.filter((k) => known.has(k) || orgs.get(k)?.wanted.name === undefined),
   )
