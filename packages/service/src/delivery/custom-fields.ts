@@ -193,7 +193,12 @@ export class CustomFields {
       const byName = names.get(spec.kind) ?? new Map<string, unknown[]>()
       names.set(spec.kind, byName)
       for (const [name, value] of entries) {
-        byName.set(name, [...(byName.get(name) ?? []), value])
+        const values = byName.get(name)
+        if (values) {
+          values.push(value)
+        } else {
+          byName.set(name, [value])
+        }
       }
     }
     const out: PreparedFields = { catalogs: {}, failed: new Map() }

@@ -191,6 +191,32 @@ describe('the delivery worker', () => {
     })
   })
 
+  test('the next wave is claimed and built while jobs run, yet Zendesk never holds more jobs than the slots', async () => {
+    // Zendesk allows one job at a time here: a second one would be refused with TooManyJobs.
+    const s = await setup({
+      emulator: { jobDelayMs: 300, maxInflightJobs: 1 },
+      worker: { maxBulkJobsInFlight: 1, prefetchBulkCalls: 2 },
+    })
+    await s.identify(
+      ...Array.from({ length: 500 }, (_, i) => ({
+        userId: `u${i}`,
+        email: `u${i}@example.com`,
+        name: `U ${i}`,
+      })),
+    )
+    s.worker.start()
+    // While the first call's job runs, the records of two more calls are claimed and built.
+    await s.waitFor(
+      async () =>
+        (await s.queue.counts(DESTINATION)).leased === 300 &&
+        (await s.requests('create_or_update_many')).length === 1,
+    )
+    await s.waitFor(async () => (await s.queue.counts(DESTINATION)).done === 500, 30_000)
+    expect((await s.requests('create_or_update_many')).map((r) => r.status)).toEqual([
+      200, 200, 200, 200, 200,
+    ])
+  })
+
   test('a worker that starts on jobs leased by a process that died delivers them at once', async () => {
     const s = await setup()
     const ids = await s.identify({ userId: 'ann', email: 'ann@example.com', name: 'Ann' })

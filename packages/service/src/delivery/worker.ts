@@ -20,10 +20,15 @@
  * - Send: through the Zendesk client, which waits for its rate-limit budget. A bulk call answers
  *   a job status; up to `maxBulkJobsInFlight` are polled together with `show_many`, and so are
  *   the jobs of `perform` actions (`runJob` waits for the shared poll: one request sees the jobs
- *   of every batch and step). A poll is timed to when the oldest job should be done, by the
- *   job duration learned from earlier polls. A failed poll
- *   leaves the jobs in flight and is tried again with a growing interval (up to 30 s); an auth
- *   failure on a poll pauses the destination, and polling goes on once the credentials work.
+ *   of every batch and step). A poll is timed to when the oldest job is sure to be done: the
+ *   shortest age at which recent jobs were seen finished; a poll that finds nothing finished
+ *   doubles the gap to the next. A failed poll leaves the jobs in flight and is tried again with a
+ *   growing interval (up to 30 s); an auth failure on a poll pauses the destination, and polling
+ *   goes on once the credentials work.
+ * - Slots: a bulk call in flight (or on its way) and a running `perform` each hold one of the
+ *   `maxBulkJobsInFlight` slots. While every slot is taken, the worker claims and builds up to
+ *   `prefetchBulkCalls` more batches, which wait for a slot and go out as soon as a poll frees
+ *   one: the next wave does not wait for a claim and its mapping.
  * - Settle: each record settles from its own result in the job status (results are in request
  *   order; a failure is `{id, index, error, details, status: 'Failed'}`); errors become outcomes
  *   in `classifyOutcome` only. A job settles once, after every record it contributed to has
@@ -170,6 +175,8 @@ export interface WorkerOptions {
    * (facts §7); the default leaves 2 for other integrations of the account.
    */
   maxBulkJobsInFlight: number
+  /** Bulk calls claimed, mapped and built ahead, waiting for a job slot, so a freed slot is used at once. */
+  prefetchBulkCalls: number
   /** How long a list of custom fields (user, organization, ticket) is trusted. */
   userFieldsTtlMs: number
   /** Shortest time between two reads of a list of custom fields that unknown names cause. */
@@ -185,6 +192,7 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
   pollIntervalMs: 250,
   minPollGapMs: 50,
   maxBulkJobsInFlight: 28,
+  prefetchBulkCalls: 10,
   userFieldsTtlMs: 5 * 60_000,
   unknownFieldRefreshGapMs: 30_000,
   authProbeMs: 30_000,
@@ -194,6 +202,8 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
 const RECORDS_PER_BULK_CALL = 100
 /** Jobs claimed a round when records go one by one: about a minute of single calls. */
 const SINGLE_MODE_CLAIM_LIMIT = 60
+/** How many recent finished-job ages the poll timing learns from. */
+const FINISHED_AGES_KEPT = 32
 /** Longest wait between polls after failed ones. */
 const MAX_POLL_BACKOFF_MS = 30_000
 /** How long work under way may settle after the delivery lease is lost, before its jobs are released. */
@@ -350,16 +360,30 @@ export class DestinationWorker {
   /** Sell refused its token: Sell requests are refused here until a probe of the token works. */
   private sellPause: { error: AppError; lastProbe: number } | null = null
   private pollFailures = 0
+  /** Polls in a row that found no job finished although the oldest one was due. */
+  private fruitlessPolls = 0
   private nextPollAt = -Infinity
-  /** Learned duration of a bulk job (send to observed completion), ms; null until one is seen. */
-  private jobDurationMs: number | null = null
+  /**
+   * Ages at which recent bulk jobs were seen finished (from their send to the poll that saw
+   * them), ms. Each is an upper bound of how long a job takes; their minimum is when a job is
+   * sure to be done, so polls go out when jobs complete rather than on a beat or a few
+   * milliseconds late. Only the last `FINISHED_AGES_KEPT` count, so the figure grows again when
+   * Zendesk slows down (and fruitless polls back off meanwhile).
+   */
+  private readonly finishedAges: number[] = []
   /**
    * Whether the last claim took every job that was ready (fewer than it asked for, with slots
    * free): a poll that comes a little later then delays no other work.
    */
   private drained = false
-  /** When the last successful job-status poll was answered. */
-  private lastPollAt = -Infinity
+  /**
+   * Bulk calls built and waiting for a job slot: the next wave is claimed and mapped while the
+   * current one runs in Zendesk, so that a poll that frees slots is followed at once by the next
+   * calls rather than by a claim and its mapping.
+   */
+  private waiting: { action: AnyAction; items: Item[] }[] = []
+  /** Bulk calls on their way (sent, job status not known yet): each holds a slot. */
+  private sending = 0
   /** Records of a partial batch waiting up to `batchWindowMs` for more, per action. */
   private readonly carry = new Map<string, { action: AnyAction; items: Item[]; since: number }>()
   /** The destination's custom fields: the cached lists, and creation when the settings allow. */
@@ -588,6 +612,7 @@ export class DestinationWorker {
       this.held.clear()
       this.rejectWaiters()
       this.inFlight = []
+      this.waiting = []
       this.toSettle = []
       this.deps.log.info(
         { destination: this.d.id, jobs: ids.length },
@@ -623,8 +648,10 @@ export class DestinationWorker {
     if (this.delivering && !(this.deps.lease?.holds() ?? true)) {
       this.delivering = false
       this.leaseLostAt = this.deps.clock.now()
-      // Records waiting for the batching window were never sent: their jobs go back with the rest.
+      // Records waiting for the batching window or for a slot were never sent: their jobs go back
+      // with the rest.
       this.carry.clear()
+      this.waiting = []
       this.deps.log.info(
         { destination: this.d.id, bulkJobsInFlight: this.inFlight.length, held: this.held.size },
         'delivery lease lost: claiming and sending stop; work under way settles',
@@ -659,15 +686,16 @@ export class DestinationWorker {
       await this.settleFinished()
       return worked
     }
-    // A perform holds one slot however many jobs it runs (its jobs are polled with the others).
-    const bulkCalls = this.inFlight.filter((f) => f.waiter === undefined).length
-    const free = this.opts.maxBulkJobsInFlight - bulkCalls - this.performing.size
-    // Every slot taken: jobs may be waiting for one.
+    // Slots the poll freed go first to the bulk calls built ahead.
+    worked = (await this.drainWaiting()) || worked
+    // Room: the free slots, and (in bulk mode) a wave of calls built ahead while jobs run.
+    const room = this.freeSlots() - this.waiting.length + (this.bulkRefused ? 0 : this.opts.prefetchBulkCalls)
+    // No room: jobs may be waiting for one.
     this.drained = false
-    if (free > 0) {
+    if (room > 0) {
       const limit = this.bulkRefused
         ? Math.min(this.opts.claimLimit, SINGLE_MODE_CLAIM_LIMIT)
-        : Math.min(this.opts.claimLimit, free * RECORDS_PER_BULK_CALL)
+        : Math.min(this.opts.claimLimit, room * RECORDS_PER_BULK_CALL)
       const jobs = await this.deps.queue.claim({
         destinationId: this.d.id,
         limit,
@@ -697,6 +725,26 @@ export class DestinationWorker {
     return worked
   }
 
+  /**
+   * Job slots not taken: a bulk call in flight or on its way holds one, and so does a perform
+   * however many jobs it runs (its jobs are polled with the others).
+   */
+  private freeSlots(): number {
+    const bulkCalls = this.inFlight.filter((f) => f.waiter === undefined).length
+    return this.opts.maxBulkJobsInFlight - bulkCalls - this.sending - this.performing.size
+  }
+
+  /** Sends bulk calls built ahead while slots are free; returns whether any went. */
+  private async drainWaiting(): Promise<boolean> {
+    const n = Math.min(this.waiting.length, Math.max(0, this.freeSlots()))
+    if (n === 0) {
+      return false
+    }
+    const calls = this.waiting.splice(0, n)
+    await Promise.all(calls.map((c) => this.send(c.action, c.items)))
+    return true
+  }
+
   /** Settles the records of the bulk jobs the last polls found finished. */
   private async settleFinished(): Promise<void> {
     while (this.toSettle.length > 0) {
@@ -710,18 +758,25 @@ export class DestinationWorker {
 
   /**
    * When the next job-status poll is worth a request: when the oldest bulk job in flight should
-   * be done (by the learned job duration, plus 5%: a poll a few ms before a burst of jobs
-   * completes costs a request and finds nothing). When the last claim took every ready job
+   * be done (by the shortest recent finished age). When the last claim took every ready job
    * (nothing waits for a slot), up to a quarter of a job's duration later if half the jobs in
    * flight are done by then: jobs sent over time (events that arrive slowly) are then seen by
    * fewer polls, at no cost to other work. Never before the poll back-off allows.
    */
   private pollDueAt(): number {
-    const expected = (this.jobDurationMs ?? this.opts.pollIntervalMs) * 1.05
+    const expected = this.expectedJobMs()
     const due = this.inFlight.map((f) => f.sentAt + expected).sort((a, b) => a - b)
     const first = due[0] ?? this.deps.clock.now()
     const half = due[Math.floor((due.length - 1) / 2)] ?? first
-    return Math.max(this.nextPollAt, this.drained ? Math.min(half, first + expected / 4) : first)
+    // Waiting for more jobs to finish pays only while slots are plentiful: when they run short,
+    // every slot a poll frees is wanted at once.
+    const unhurried = this.drained && this.freeSlots() >= this.opts.maxBulkJobsInFlight / 2
+    return Math.max(this.nextPollAt, unhurried ? Math.min(half, first + expected / 4) : first)
+  }
+
+  /** How long a bulk job is expected to take: the shortest recent finished age, or a first guess. */
+  private expectedJobMs(): number {
+    return this.finishedAges.length > 0 ? Math.min(...this.finishedAges) : this.opts.pollIntervalMs
   }
 
   /** Sends carried partial batches whose window is over (all of them when `all`). */
@@ -857,21 +912,38 @@ export class DestinationWorker {
       // The delivery lease ended since the claim: the jobs stay held until followLease releases them.
       return
     }
+    if (this.freeSlots() <= 0 && !this.bulkRefused) {
+      // Every job slot is taken: the batch goes as soon as a poll frees one (drainWaiting).
+      this.waiting.push({ action, items })
+      return
+    }
     const spec = action.bulk
     if (isPerform(spec)) {
       this.startPerform(spec, items)
       return
     }
-    if (spec.prepare) {
-      items = await this.prepare(spec, items)
-      if (items.length === 0) {
+    // The slot is taken from here: a lookup before the call (prepare) must not let another
+    // batch through the gate meanwhile.
+    this.sending += 1
+    try {
+      if (spec.prepare) {
+        items = await this.prepare(spec, items)
+        if (items.length === 0) {
+          return
+        }
+      }
+      if (this.bulkRefused) {
+        await this.sendSingly(items)
         return
       }
+      await this.sendBulk(spec, items)
+    } finally {
+      this.sending -= 1
     }
-    if (this.bulkRefused) {
-      await this.sendSingly(items)
-      return
-    }
+  }
+
+  /** One bulk call; its job status joins the jobs in flight. */
+  private async sendBulk(spec: BulkSpec<PayloadOf<Fields>, unknown>, items: Item[]): Promise<void> {
     try {
       const r = await this.d.zendesk.send<{ job_status: JobStatus }>(
         spec.request(items.map((i) => i.record)),
@@ -1160,15 +1232,12 @@ export class DestinationWorker {
     }
     this.pollFailures = 0
     const polledAt = this.deps.clock.now()
-    this.nextPollAt = polledAt + this.opts.minPollGapMs
     const byId = new Map(statuses.map((s) => [s.id, s]))
     const done: InFlight[] = []
     for (const f of this.inFlight) {
       const status = byId.get(f.jobStatusId)
       if (status && isFinished(status)) {
-        // It finished between the last poll that saw it unfinished and this one: take the middle.
-        const seenUnfinished = f.sentAt < this.lastPollAt ? this.lastPollAt : f.sentAt
-        this.learnJobDuration((seenUnfinished + polledAt) / 2 - f.sentAt)
+        this.learnFinishedAge(polledAt - f.sentAt)
         done.push(f)
         if (f.waiter) {
           if (status.status === 'completed' && Array.isArray(status.results)) {
@@ -1185,10 +1254,6 @@ export class DestinationWorker {
         } else {
           this.toSettle.push(() => this.settleJob(f, status))
         }
-      } else if (status) {
-        // Still running at this age: a job takes longer than that, so polls do not come early
-        // again and again (the moving average alone lags behind slower jobs).
-        this.jobDurationMs = Math.max(this.jobDurationMs ?? 0, polledAt - f.sentAt)
       } else if (!status && ids.includes(f.jobStatusId)) {
         // Expired or unknown: Zendesk keeps job statuses for a limited time (facts §7).
         done.push(f)
@@ -1211,19 +1276,22 @@ export class DestinationWorker {
         )
       }
     }
-    this.lastPollAt = polledAt
+    // A poll that found nothing finished came too early (jobs slower than they were): the gap to
+    // the next one doubles each time, so slow jobs never cost a request every few milliseconds.
+    this.fruitlessPolls = done.length > 0 ? 0 : this.fruitlessPolls + 1
+    this.nextPollAt =
+      polledAt +
+      Math.min(MAX_POLL_BACKOFF_MS, this.opts.minPollGapMs * 2 ** Math.min(this.fruitlessPolls, 16))
     this.inFlight = this.inFlight.filter((f) => !done.includes(f))
     return done.length > 0
   }
 
-  /**
-   * Moves the learned job duration toward a sample (an exponential moving average). A poll that
-   * comes too early costs one request, and the next one follows `minPollGapMs` later.
-   */
-  private learnJobDuration(sampleMs: number): void {
-    const prev = this.jobDurationMs
-    const sample = Math.min(Math.max(sampleMs, 1), 5 * 60_000)
-    this.jobDurationMs = prev === null ? sample : 0.7 * prev + 0.3 * sample
+  /** Remembers the age at which a job was seen finished (the last `FINISHED_AGES_KEPT` count). */
+  private learnFinishedAge(ageMs: number): void {
+    this.finishedAges.push(Math.min(Math.max(ageMs, 1), 5 * 60_000))
+    if (this.finishedAges.length > FINISHED_AGES_KEPT) {
+      this.finishedAges.shift()
+    }
   }
 
   private async settleJob(f: InFlight, status: JobStatus): Promise<void> {
