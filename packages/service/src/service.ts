@@ -304,6 +304,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
           reachable: r.ok,
           delivering: w?.delivers ?? false,
           paused_for_auth: w?.pausedForAuth ?? false,
+          paused_for_sell_auth: w?.pausedForSellAuth ?? false,
           single_requests: w?.usesSingleRequests ?? false,
         }
       }),

@@ -23,7 +23,14 @@ describe('health and readiness', () => {
       node: expect.any(String),
       leases: [{ destination: 'default', since: expect.any(String), until: null }],
       destinations: [
-        { id: 'default', reachable: true, delivering: true, paused_for_auth: false, single_requests: false },
+        {
+          id: 'default',
+          reachable: true,
+          delivering: true,
+          paused_for_auth: false,
+          paused_for_sell_auth: false,
+          single_requests: false,
+        },
       ],
     })
   })

@@ -60,6 +60,12 @@ const identify = (i: number) => ({
 const endUsers = async (t: TestService): Promise<any[]> =>
   (await t.state()).users.filter((u: any) => u.role === 'end-user')
 
+/** The destination's entry in `/ready`. */
+const readiness = async (t: TestService): Promise<unknown> =>
+  ((await (await fetch(`${t.url}/ready`)).json()) as { destinations: { id: string }[] }).destinations.find(
+    (d) => d.id === 'crm',
+  )
+
 describe('Zendesk Sell refusing the Sell token (401)', () => {
   test('parks the Sell jobs and probes only Sell (no loop); Support deliveries go on; a working token resumes them, nothing lost', async () => {
     t = await startTestService({
@@ -104,6 +110,8 @@ describe('Zendesk Sell refusing the Sell token (401)', () => {
     expect((await requests(t, 'contacts/upsert')).length).toBe(upserts)
     expect((await requests(t, 'users/self')).every((r) => r.status === 401)).toBe(true)
     expect((await requests(t, 'users/me')).length).toBe(0)
+    // An operator sees which credentials are refused (/ready checks Support's with a users/me).
+    expect(await readiness(t)).toMatchObject({ paused_for_auth: false, paused_for_sell_auth: true })
     expect((await jobs(t, 'parked')).length).toBe(4)
     expect((await t.state()).sell.contacts).toHaveLength(0)
 
@@ -116,6 +124,7 @@ describe('Zendesk Sell refusing the Sell token (401)', () => {
     expect(contacts.map((c: any) => c.email).sort()).toEqual([...emails, 'd@example.com'])
     expect(contacts.every((c: any) => c.custom_fields.aud_vip === 'realized')).toBe(true)
     expect(worker.pausedForSellAuth).toBe(false)
+    expect(await readiness(t)).toMatchObject({ paused_for_auth: false, paused_for_sell_auth: false })
     await t.waitFor(async () => (await jobs(t!, 'parked')).length === 0)
     expect(await jobs(t, 'dead')).toHaveLength(0)
     const r = await fetch(`${t.url}/admin/api/destinations/crm/activations`)
