@@ -15,7 +15,7 @@ import type { FastifyInstance } from 'fastify'
 import { defaultSubscriptions, type SubscriptionSpec } from './actions/presets.js'
 import { findAction } from './actions/registry.js'
 import { LocalLeases, type DeliveryLeases } from './cluster/lease.js'
-import { ensureLeaseTables, PgDeliveryLeases } from './cluster/pg-leases.js'
+import { PgDeliveryLeases } from './cluster/pg-leases.js'
 import type { Config, DestinationConfig } from './config.js'
 import { openBackend } from './db/open-backend.js'
 import {
@@ -128,7 +128,6 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
   const destinationIds = config.destinations.map((d) => d.id)
   let leases: DeliveryLeases
   if (backend.pool) {
-    await ensureLeaseTables(backend.pool)
     leases = new PgDeliveryLeases({
       db: backend.pool,
       nodeId,

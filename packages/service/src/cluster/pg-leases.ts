@@ -15,7 +15,6 @@
  */
 import type { Pool } from 'pg'
 
-import { withTransaction } from '../db/pg.js'
 import type { Clock } from '../lib/clock.js'
 import { planRound, type DeliveryLeases, type HeldLease, type LeaseRow } from './lease.js'
 
@@ -40,34 +39,7 @@ export interface PgLeaseOptions {
   log: LeaseLogger
 }
 
-/**
- * The tables, created if missing. Not a numbered migration: db/migrate.ts needs contiguous
- * numbers, and the leases are this module's own business (`ensureLeaseTables`).
- */
-export const LEASE_TABLES_SQL = `
-CREATE TABLE IF NOT EXISTS delivery_leases (
-  destination_id text PRIMARY KEY,
-  holder text NOT NULL,
-  expires_at bigint NOT NULL,
-  acquired_at bigint NOT NULL
-);
-CREATE TABLE IF NOT EXISTS cluster_nodes (
-  node_id text PRIMARY KEY,
-  expires_at bigint NOT NULL,
-  started_at bigint NOT NULL
-);
-`
-
-/** The advisory lock under which nodes starting together create the tables ("zdd" + "leas"). */
-const LEASE_TABLES_LOCK = 0x7a64_6c65_6173
-
-/** Creates the lease tables if they are missing; safe when several nodes start at once. */
-export async function ensureLeaseTables(pool: Pool): Promise<void> {
-  await withTransaction(pool, async (client) => {
-    await client.query('SELECT pg_advisory_xact_lock($1)', [LEASE_TABLES_LOCK])
-    await client.query(LEASE_TABLES_SQL)
-  })
-}
+// The tables come from the numbered migration db/migrations/pg/0003_delivery_leases.sql.
 
 /** Rows of nodes gone for this many ttls are deleted (they no longer count as live long before). */
 const FORGET_NODES_AFTER_TTLS = 10
