@@ -19,6 +19,8 @@ import { performance } from 'node:perf_hooks'
 
 import pg from 'pg'
 
+import { loadConfig } from '../packages/service/src/config.js'
+
 import { batchBodies, getJson, round, sendBatches, sleep } from './lib/load.js'
 import { startEmulator, startService, stopAll, type Child, type ServiceChild } from './lib/processes.js'
 
@@ -48,7 +50,8 @@ export interface ClusterResult {
   failover_s: number
 }
 
-const SERVICE_DEFAULT_LEASE_TTL_MS = 15_000
+/** The service's own default (config.ts), so that the figure follows it. */
+const SERVICE_DEFAULT_LEASE_TTL_MS = loadConfig({}).cluster.leaseTtlMs
 
 const SERVER_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 
