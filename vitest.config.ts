@@ -13,7 +13,7 @@ export default defineConfig({
   test: {
     include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     // Drops PostgreSQL test databases that crashed runs left (test/global-setup.ts).
-    globalSetup: ['test/global-setup.ts'],
+    globalSetup: [fileURLToPath(new URL('./test/global-setup.ts', import.meta.url))],
     // The JSON report is what .ci/run reads to print "N passed, N failed".
     reporters: ['default', 'json'],
     outputFile: { json: '.vitest-report.json' },

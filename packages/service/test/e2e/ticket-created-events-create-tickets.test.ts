@@ -75,6 +75,41 @@ describe('"Ticket Created" tracks create Zendesk tickets', () => {
     expect((await requests('tickets/create_many')).map((r) => r.method)).toEqual(['POST'])
   })
 
+  test('a "Ticket Created" status property sets the new ticket’s status (in any case); without one Zendesk makes it new', async () => {
+    t = await startTestService()
+    await t.post('/v1/batch', {
+      batch: [
+        ticketCreated('st-1', {
+          subject: 'Waiting on the customer',
+          comment: 'Asked for the order number.',
+          requester: { email: 'st1@example.com' },
+          status: 'Pending',
+        }),
+        ticketCreated('st-2', {
+          subject: 'Being worked on',
+          comment: 'Looking into it.',
+          requester: { email: 'st2@example.com' },
+          status: 'open',
+        }),
+        ticketCreated('st-3', {
+          subject: 'No status given',
+          comment: 'Hello.',
+          requester: { email: 'st3@example.com' },
+        }),
+      ],
+    })
+    const state = await t.waitFor(async () => {
+      const s = await t!.state()
+      return s.tickets.length === 3 ? s : null
+    })
+    const statusOf = (subject: string): string =>
+      state.tickets.find((x: any) => x.subject === subject)?.status
+    expect(statusOf('Waiting on the customer')).toBe('pending')
+    expect(statusOf('Being worked on')).toBe('open')
+    expect(statusOf('No status given')).toBe('new')
+    expect(await requests('tickets/create_many')).toHaveLength(1)
+  })
+
   test('a requester known only by userId is the Zendesk user with that external_id', async () => {
     t = await startTestService()
     await t.post('/v1/identify', { userId: 'cust-2', traits: { email: 'bo@example.com', name: 'Bo' } })

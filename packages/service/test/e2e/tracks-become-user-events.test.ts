@@ -59,6 +59,45 @@ describe('a track becomes a Zendesk user event', () => {
     expect(log.requests).toHaveLength(2)
   })
 
+  test('the track’s timestamp becomes the event’s created_at, and the profileType, profileSource and eventSource settings reach the profile and event', async () => {
+    t = await startTestService({
+      configYaml: `
+sources:
+  - { id: web, writeKey: test-write-key, destinations: [default] }
+destinations:
+  - id: default
+    zendesk: { url: "http://127.0.0.1:9", oauth: { clientId: x, clientSecret: y } }
+    settings: { profileType: account, profileSource: crm, eventSource: webapp }
+`,
+    })
+    await t.post('/v1/batch', {
+      batch: [
+        {
+          type: 'track',
+          userId: 'u3',
+          event: 'Invoice Paid',
+          timestamp: '2027-02-03T04:05:06.789Z',
+          properties: { amount: 10 },
+          context: { traits: { email: 'cleo@example.com' } },
+        },
+      ],
+    })
+    const state = await t.waitFor(async () => {
+      const s = await t!.state()
+      return s.user_events.length === 1 ? s : null
+    })
+    // The emulator keeps created_at as sent (receipt time when absent) and stamps received_at itself.
+    expect(state.user_events[0]).toMatchObject({
+      type: 'Invoice Paid',
+      source: 'webapp',
+      created_at: '2027-02-03T04:05:06.789Z',
+      properties: { amount: 10 },
+    })
+    expect(state.user_events[0].received_at).not.toBe('2027-02-03T04:05:06.789Z')
+    expect(state.user_profiles).toHaveLength(1)
+    expect(state.user_profiles[0]).toMatchObject({ source: 'crm', type: 'account' })
+  })
+
   test('an events allowlist (the subscription trigger) sends only the named events; others are done as skipped', async () => {
     t = await startTestService({
       configYaml: `
