@@ -16,36 +16,38 @@ import { Agent } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { accountRatePerSecond, oauthToken, RequestCounter, MAX_JOBS_IN_FLIGHT } from './lib/kit.js'
-import { getJson, round, send, sendBatches } from './lib/load.js'
+import { oauthToken, RequestCounter } from './lib/kit.js'
+import { getJson, send } from './lib/load.js'
 import {
   OAUTH_CLIENT_ID,
   OAUTH_CLIENT_SECRET,
   ROOT,
   spawnAndWaitForUrl,
-  startEmulator,
   stopAll,
   WRITE_KEY,
   type Child,
 } from './lib/processes.js'
+import {
+  bulkLowerBound,
+  classifyBy,
+  ingest,
+  startSyncEmulator,
+  syncFigures,
+  waitUntilHeld,
+  type ScenarioSettings,
+} from './lib/scenario.js'
 
 export const AUDIENCE_TARGETS = ['support-users', 'sell-contacts'] as const
 export type AudienceTarget = (typeof AUDIENCE_TARGETS)[number]
 
-export interface AudienceSyncSettings {
+export interface AudienceSyncSettings extends ScenarioSettings {
   profiles: number
-  timeScale: number
-  jobDelayMs: number
-  concurrency: number
-  dist: boolean
   targets: AudienceTarget[]
-  log: (message: string) => void
 }
 
 /** Sell allows 36,000 requests an hour per token (facts §10). */
 export const SELL_PER_HOUR = 36_000
 const PROFILES_PER_REQUEST = 100
-const BULK_SIZE = 100
 /** The seeded Sell token of the emulator (packages/zendesk-emulator/src/options.ts). */
 const SELL_TOKEN = 'sandbox-sell-token'
 const AUDIENCES = ['aud-a', 'aud-b', 'aud-c'] as const
@@ -59,12 +61,7 @@ const AUDIENCES = ['aud-a', 'aud-b', 'aud-c'] as const
  * - concurrency: 2 jobs per 100 profiles, at most 30 in flight, each wave lasting a job delay.
  */
 export function supportLowerBound(profiles: number, timeScale: number, jobDelayMs: number) {
-  const batches = Math.ceil(profiles / BULK_SIZE)
-  const waves = Math.ceil((2 * batches) / MAX_JOBS_IN_FLIGHT)
-  const minRequests = 2 * batches + waves
-  const rate = minRequests / accountRatePerSecond(timeScale)
-  const concurrency = (Math.max(2, waves) * jobDelayMs) / timeScale / 1000
-  return { rate, concurrency, bound: Math.max(rate, concurrency), minRequests }
+  return bulkLowerBound(profiles, { timeScale, jobDelayMs }, { requests: 2, jobs: 2, minWaves: 2 })
 }
 
 /** Sell contacts: one upsert per profile (Sell has no bulk upsert) at Sell's limit, time-scaled. */
@@ -195,24 +192,13 @@ function profileBodies(runId: string, profiles: number): Buffer[] {
   return bodies
 }
 
-function classify(method: string, path: string): string {
-  if (path.includes('/v2/contacts/upsert')) {
-    return 'sell_upserts'
-  }
-  if (path.includes('users/create_or_update_many')) {
-    return 'bulk_upserts'
-  }
-  if (path.includes('users/update_many')) {
-    return 'tag_writes'
-  }
-  if (path.includes('users/show_many')) {
-    return 'tag_reads'
-  }
-  if (path.includes('job_statuses')) {
-    return 'job_polls'
-  }
-  return 'other_requests'
-}
+const classify = classifyBy([
+  ['/v2/contacts/upsert', 'sell_upserts'],
+  ['users/create_or_update_many', 'bulk_upserts'],
+  ['users/update_many', 'tag_writes'],
+  ['users/show_many', 'tag_reads'],
+  ['job_statuses', 'job_polls'],
+])
 
 /** How many profiles the emulator holds with all 3 memberships written. */
 async function held(
@@ -249,10 +235,7 @@ async function runTarget(s: AudienceSyncSettings, target: AudienceTarget): Promi
   let service: Child | null = null
   const runId = `aud${Date.now().toString(36)}`
   try {
-    emulator = await startEmulator(
-      { plan: 'enterprise', timeScale: s.timeScale, jobDelayMs: s.jobDelayMs },
-      s.dist,
-    )
+    emulator = await startSyncEmulator(s)
     await setUpFields(agent, emulator.url, target)
     const counter = new RequestCounter(agent, emulator.url, classify)
     service = await startConfiguredService(configYaml(emulator.url, target, s.timeScale), s.dist)
@@ -261,58 +244,40 @@ async function runTarget(s: AudienceSyncSettings, target: AudienceTarget): Promi
     s.log(
       `audience-sync ${target}: ${s.profiles} profiles × ${AUDIENCES.length} audiences, ${bodies.length} requests`,
     )
-    const load = await sendBatches({
-      url: `${service.url}/v1/audiences`,
-      writeKey: WRITE_KEY,
-      bodies,
-      events: s.profiles,
-      concurrency: s.concurrency,
-    })
-    if (Object.keys(load.errors).length > 0) {
-      throw new Error(`ingest answered errors: ${JSON.stringify(load.errors)}`)
-    }
+    const load = await ingest(s, { url: `${service.url}/v1/audiences`, bodies, events: s.profiles })
     const bound =
       target === 'support-users'
         ? supportLowerBound(s.profiles, s.timeScale, s.jobDelayMs)
         : sellLowerBound(s.profiles, s.timeScale)
     let count = 0
-    await counter
-      .waitUntilDone(
-        async () => {
-          count = await held(agent, emulator?.url ?? '', target, runId)
-          return count >= s.profiles
-        },
-        Math.max(300_000, bound.bound * 5_000),
-      )
-      .catch((err: unknown) => {
-        throw new Error(
-          `audience-sync ${target}: ${String(err)}; the emulator holds ${count} of ${s.profiles}\n${service?.tail() ?? ''}`,
-        )
-      })
+    await waitUntilHeld(counter, {
+      scenario: `audience-sync ${target}`,
+      held: async () => {
+        count = await held(agent, emulator?.url ?? '', target, runId)
+        return count >= s.profiles
+      },
+      timeoutMs: Math.max(300_000, bound.bound * 5_000),
+      holds: () => `${count} of ${s.profiles}`,
+      service,
+    })
     // Done when the last request that wrote memberships was answered.
     const lastWrite = Math.max(
       ...['sell_upserts', 'tag_writes', 'bulk_upserts', 'job_polls'].map((k) => counter.lastOkAt[k] ?? 0),
     )
-    const wall = (lastWrite - load.startedAt) / 1000
-    return {
-      scenario: 'audience-sync',
-      target,
-      profiles: s.profiles,
-      audiences: AUDIENCES.length,
-      zendesk_requests: counter.total,
-      requests_per_1000_profiles: round((counter.total / s.profiles) * 1000),
-      floor_per_1000_profiles: round((bound.minRequests / s.profiles) * 1000),
-      wall_s: round(wall, 3),
-      lower_bound_s: round(bound.bound, 3),
-      ratio_to_lower_bound: round(wall / bound.bound),
-      rate_bound_s: round(bound.rate, 3),
-      concurrency_bound_s: round(bound.concurrency, 3),
-      ingest_s: round((load.endedAt - load.startedAt) / 1000, 3),
-      ...Object.fromEntries(Object.entries(counter.byKind).sort()),
-      rate_limited: counter.rateLimited,
-      time_scale: s.timeScale,
-      job_delay_ms: s.jobDelayMs,
-    }
+    return syncFigures(
+      { scenario: 'audience-sync', target, profiles: s.profiles, audiences: AUDIENCES.length },
+      {
+        unit: 'profiles',
+        count: s.profiles,
+        counter,
+        bound,
+        load,
+        doneAt: lastWrite,
+        s,
+        jobs: true,
+        settled: false,
+      },
+    )
   } finally {
     agent.destroy()
     await stopAll([emulator, service])

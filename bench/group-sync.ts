@@ -7,35 +7,21 @@
  * organizations/create_or_update, users/search, the user's memberships, a membership create),
  * which the bench plays itself on a fresh emulator for fewer events, paced to the account limit.
  */
-import { Agent } from 'node:http'
-
+import { lastJobCompletedAt, segmentEnvelope, type SeedUser } from './lib/kit.js'
+import { getJson } from './lib/load.js'
 import {
-  accountRatePerSecond,
-  BULK_SIZE,
-  eventBodies,
-  lastJobCompletedAt,
-  MAX_JOBS_IN_FLIGHT,
-  oauthToken,
-  PacedClient,
-  RequestCounter,
-  seedUsers,
-  segmentEnvelope,
-  speedupOf,
-  type SeedUser,
-} from './lib/kit.js'
-import { getJson, round, sendBatches } from './lib/load.js'
-import { startEmulator, startService, stopAll, type Child } from './lib/processes.js'
+  bulkLowerBound,
+  classifyBy,
+  runEventSync,
+  runPerEventBaseline,
+  syncFigures,
+  waitUntilHeld,
+  type BaselineResult,
+  type EventSyncSettings,
+} from './lib/scenario.js'
 
-export interface GroupSyncSettings {
-  events: number
-  /** Group calls the per-event baseline makes (it is slow by design). */
-  baselineEvents: number
-  timeScale: number
-  jobDelayMs: number
-  concurrency: number
-  dist: boolean
-  log: (message: string) => void
-}
+/** Group calls, and the group calls the per-event baseline makes (it is slow by design). */
+export type GroupSyncSettings = EventSyncSettings
 
 /** RudderStack's calls per group with a userId, the user existing (peers/rudderstack-zendesk.md §2.4). */
 export const RUDDERSTACK_CALLS_PER_GROUP = 5
@@ -51,35 +37,17 @@ export const GROUP_SYNC_TARGET = 40
  * - concurrency: 2B jobs in waves of 30, each wave one job delay.
  */
 export function groupLowerBound(events: number, timeScale: number, jobDelayMs: number) {
-  const batches = Math.ceil(events / BULK_SIZE)
-  const waves = Math.ceil((2 * batches) / MAX_JOBS_IN_FLIGHT)
-  const minRequests = 3 * batches + waves
-  const rate = minRequests / accountRatePerSecond(timeScale)
-  const concurrency = (waves * jobDelayMs) / timeScale / 1000
-  return { rate, concurrency, bound: Math.max(rate, concurrency), minRequests }
+  return bulkLowerBound(events, { timeScale, jobDelayMs }, { requests: 3, jobs: 2 })
 }
 
-function classify(method: string, path: string): string {
-  if (path.includes('/job_statuses')) {
-    return 'job_polls'
-  }
-  if (path.includes('/organizations/create_many')) {
-    return 'organization_creates'
-  }
-  if (path.includes('/organizations/update_many')) {
-    return 'organization_updates'
-  }
-  if (path.includes('/organizations/show_many')) {
-    return 'organization_lookups'
-  }
-  if (path.includes('/users/show_many')) {
-    return 'user_lookups'
-  }
-  if (path.includes('/organization_memberships/create_many')) {
-    return 'membership_creates'
-  }
-  return 'other_requests'
-}
+const classify = classifyBy([
+  ['/job_statuses', 'job_polls'],
+  ['/organizations/create_many', 'organization_creates'],
+  ['/organizations/update_many', 'organization_updates'],
+  ['/organizations/show_many', 'organization_lookups'],
+  ['/users/show_many', 'user_lookups'],
+  ['/organization_memberships/create_many', 'membership_creates'],
+])
 
 const userOf = (runId: string, i: number): SeedUser => ({
   external_id: `${runId}-user-${i}`,
@@ -109,27 +77,13 @@ interface GroupState {
 }
 
 /** The baseline: RudderStack's five calls per group, one at a time, at the account limit. */
-async function rudderstackBaseline(
-  s: GroupSyncSettings,
-): Promise<{ secondsPer1000: number; requests: number }> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 2 })
-  let emulator: Child | null = null
-  try {
-    emulator = await startEmulator(
-      { plan: 'enterprise', timeScale: s.timeScale, jobDelayMs: s.jobDelayMs },
-      s.dist,
-    )
-    const runId = `gbase${Date.now().toString(36)}`
-    await seedUsers(
-      agent,
-      emulator.url,
-      s.timeScale,
-      Array.from({ length: s.baselineEvents }, (_, i) => userOf(runId, i)),
-    )
-    const client = new PacedClient(agent, emulator.url, await oauthToken(agent, emulator.url), s.timeScale)
-    s.log(`group-sync baseline: ${s.baselineEvents} groups, ${RUDDERSTACK_CALLS_PER_GROUP} calls each`)
-    const t0 = performance.now()
-    for (let i = 0; i < s.baselineEvents; i++) {
+function rudderstackBaseline(s: GroupSyncSettings): Promise<BaselineResult> {
+  return runPerEventBaseline(s, {
+    events: s.baselineEvents,
+    runIdPrefix: 'gbase',
+    intro: `group-sync baseline: ${s.baselineEvents} groups, ${RUDDERSTACK_CALLS_PER_GROUP} calls each`,
+    seed: userOf,
+    perEvent: async (client, runId, i) => {
       const user = userOf(runId, i)
       await client.call('GET', 'organization_fields')
       const org = await client.call('POST', 'organizations/create_or_update', {
@@ -149,66 +103,27 @@ async function rudderstackBaseline(
       await client.call('POST', 'organization_memberships', {
         organization_membership: { user_id: userId, organization_id: orgId },
       })
-    }
-    const seconds = (performance.now() - t0) / 1000
-    return { secondsPer1000: seconds / (s.baselineEvents / 1000), requests: client.requests }
-  } finally {
-    agent.destroy()
-    await stopAll([emulator])
-  }
+    },
+  })
 }
 
-export async function groupSync(s: GroupSyncSettings): Promise<Record<string, unknown>> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 4 })
-  let emulator: Child | null = null
-  let service: Child | null = null
-  const runId = `grp${Date.now().toString(36)}`
-  let figures: Record<string, unknown>
-  try {
-    emulator = await startEmulator(
-      { plan: 'enterprise', timeScale: s.timeScale, jobDelayMs: s.jobDelayMs },
-      s.dist,
-    )
-    s.log(`group-sync: seeding ${s.events} users`)
-    await seedUsers(
-      agent,
-      emulator.url,
-      s.timeScale,
-      Array.from({ length: s.events }, (_, i) => userOf(runId, i)),
-    )
-    const counter = new RequestCounter(agent, emulator.url, classify)
-    await counter.start()
-    service = await startService(emulator.url, s.dist)
-    const sentAt = new Date().toISOString()
-    const bodies = eventBodies(Array.from({ length: s.events }, (_, i) => groupEvent(runId, i, sentAt)))
-    s.log(`group-sync: ${s.events} group calls, ${bodies.length} batches, ${s.concurrency} clients`)
-    let ingesting = true
-    const watcher = (async () => {
-      while (ingesting) {
-        await counter.read()
-        await new Promise((r) => setTimeout(r, 100))
-      }
-    })()
-    const load = await sendBatches({
-      url: `${service.url}/v1/batch`,
-      writeKey: 'bench-write-key',
-      bodies,
-      events: s.events,
-      concurrency: s.concurrency,
-    })
-    ingesting = false
-    await watcher
-    if (Object.keys(load.errors).length > 0) {
-      throw new Error(`ingest answered errors: ${JSON.stringify(load.errors)}`)
-    }
-    const t0 = load.startedAt
-    const bound = groupLowerBound(s.events, s.timeScale, s.jobDelayMs)
-    let state: GroupState | null = null
-    const held = { organizations: 0, memberships: 0 }
-    await counter
-      .waitUntilDone(
-        async () => {
-          state = await getJson<GroupState>(agent, `${emulator?.url}/__emulator/state`)
+export function groupSync(s: GroupSyncSettings): Promise<Record<string, unknown>> {
+  return runEventSync(s, {
+    scenario: 'group-sync',
+    runIdPrefix: 'grp',
+    what: 'group calls',
+    seed: userOf,
+    classify,
+    event: groupEvent,
+    watch: true,
+    settle: async ({ agent, emulatorUrl, service, counter, runId, load }) => {
+      const bound = groupLowerBound(s.events, s.timeScale, s.jobDelayMs)
+      let state: GroupState | null = null
+      const held = { organizations: 0, memberships: 0 }
+      await waitUntilHeld(counter, {
+        scenario: 'group-sync',
+        held: async () => {
+          state = await getJson<GroupState>(agent, `${emulatorUrl}/__emulator/state`)
           const ours = new Set(
             state.organizations.filter((o) => o.external_id?.startsWith(`${runId}-org-`)).map((o) => o.id),
           )
@@ -216,50 +131,20 @@ export async function groupSync(s: GroupSyncSettings): Promise<Record<string, un
           held.memberships = state.organization_memberships.filter((m) => ours.has(m.organization_id)).length
           return held.organizations >= s.events && held.memberships >= s.events
         },
-        Math.max(180_000, bound.bound * 30_000),
-      )
-      .catch((err: unknown) => {
-        throw new Error(
-          `group-sync: ${String(err)}; the emulator holds ${held.organizations} organizations and ${held.memberships} memberships of ${s.events}\n${service?.tail() ?? ''}`,
-        )
+        timeoutMs: Math.max(180_000, bound.bound * 30_000),
+        holds: () => `${held.organizations} organizations and ${held.memberships} memberships of ${s.events}`,
+        service,
       })
-    const doneAt =
-      (await lastJobCompletedAt(agent, emulator.url, (state as GroupState | null)?.job_statuses ?? [])) ??
-      counter.lastRequestAt ??
-      t0
-    const wall = (doneAt - t0) / 1000
-    const perThousand = (counter.total / s.events) * 1000
-    figures = {
-      scenario: 'group-sync',
-      events: s.events,
-      zendesk_requests: counter.total,
-      requests_per_1000_events: round(perThousand),
-      floor_per_1000_events: round((bound.minRequests / s.events) * 1000),
-      wall_s: round(wall, 3),
-      lower_bound_s: round(bound.bound, 3),
-      ratio_to_lower_bound: round(wall / bound.bound),
-      rate_bound_s: round(bound.rate, 3),
-      concurrency_bound_s: round(bound.concurrency, 3),
-      ingest_s: round((load.endedAt - t0) / 1000, 3),
-      settled_s: round(((counter.lastRequestAt ?? doneAt) - t0) / 1000, 3),
-      ...Object.fromEntries(Object.entries(counter.byKind).sort()),
-      rate_limited: counter.rateLimited,
-      time_scale: s.timeScale,
-      job_delay_ms: s.jobDelayMs,
-    }
-  } finally {
-    agent.destroy()
-    await stopAll([emulator, service])
-  }
-  const baseline = await rudderstackBaseline(s)
-  const oursPer1000 = Number(figures.wall_s) / (s.events / 1000)
-  return {
-    ...figures,
-    baseline_events: s.baselineEvents,
-    baseline_requests_per_1000_events: round((baseline.requests / s.baselineEvents) * 1000),
-    baseline_seconds_per_1000_events: round(baseline.secondsPer1000, 3),
-    seconds_per_1000_events: round(oursPer1000, 3),
-    speedup: speedupOf(baseline.secondsPer1000, oursPer1000),
-    targets_met: Number(figures.requests_per_1000_events) <= GROUP_SYNC_TARGET,
-  }
+      const doneAt =
+        (await lastJobCompletedAt(agent, emulatorUrl, (state as GroupState | null)?.job_statuses ?? [])) ??
+        counter.lastRequestAt ??
+        load.startedAt
+      return syncFigures(
+        { scenario: 'group-sync', events: s.events },
+        { unit: 'events', count: s.events, counter, bound, load, doneAt, s, jobs: true, settled: true },
+      )
+    },
+    baseline: rudderstackBaseline,
+    requestsTarget: GROUP_SYNC_TARGET,
+  })
 }

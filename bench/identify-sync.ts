@@ -7,23 +7,14 @@
 import { Agent } from 'node:http'
 
 import { EmulatorLog, readHeldUsers } from './lib/emulator-log.js'
-import { batchBodies, round, sendBatches, sleep, userIdOf } from './lib/load.js'
-import { startEmulator, startService, stopAll, type Child } from './lib/processes.js'
+import { batchBodies, round, sleep, userIdOf } from './lib/load.js'
+import { startService, stopAll, type Child } from './lib/processes.js'
+import { bulkLowerBound, ingest, startSyncEmulator, type ScenarioSettings } from './lib/scenario.js'
 
-export const ENTERPRISE_PER_MINUTE = 700
-/** Zendesk allows 30 bulk jobs queued or working per account (facts §7). */
-export const MAX_JOBS_IN_FLIGHT = 30
-export const BULK_SIZE = 100
+export { BULK_SIZE, ENTERPRISE_PER_MINUTE, MAX_JOBS_IN_FLIGHT } from './lib/kit.js'
 
-export interface SyncSettings {
+export interface SyncSettings extends ScenarioSettings {
   users: number
-  timeScale: number
-  /** How long a bulk job takes in Zendesk, before time scaling. */
-  jobDelayMs: number
-  /** Concurrent ingest clients. */
-  concurrency: number
-  dist: boolean
-  log: (message: string) => void
 }
 
 export interface IdentifySyncResult {
@@ -57,12 +48,7 @@ export interface IdentifySyncResult {
  * - concurrency: waves of at most 30 jobs in flight, each wave lasting one job delay.
  */
 export function lowerBound(users: number, timeScale: number, jobDelayMs: number) {
-  const bulkCalls = Math.ceil(users / BULK_SIZE)
-  const waves = Math.ceil(bulkCalls / MAX_JOBS_IN_FLIGHT)
-  const requestsPerSecond = (ENTERPRISE_PER_MINUTE * timeScale) / 60
-  const rate = (bulkCalls + waves) / requestsPerSecond
-  const concurrency = (waves * jobDelayMs) / timeScale / 1000
-  return { rate, concurrency, bound: Math.max(rate, concurrency), minRequests: bulkCalls + waves }
+  return bulkLowerBound(users, { timeScale, jobDelayMs }, { requests: 1, jobs: 1 })
 }
 
 export async function identifySync(s: SyncSettings): Promise<IdentifySyncResult> {
@@ -70,36 +56,13 @@ export async function identifySync(s: SyncSettings): Promise<IdentifySyncResult>
   let emulator: Child | null = null
   let service: Child | null = null
   try {
-    emulator = await startEmulator(
-      { plan: 'enterprise', timeScale: s.timeScale, jobDelayMs: s.jobDelayMs },
-      s.dist,
-    )
+    emulator = await startSyncEmulator(s)
     service = await startService(emulator.url, s.dist)
     const runId = `sync${Date.now().toString(36)}`
     const bodies = batchBodies(runId, 0, s.users)
     const log = new EmulatorLog(agent, emulator.url)
     s.log(`identify-sync: ${s.users} users, ${bodies.length} batches, ${s.concurrency} clients`)
-
-    // Watch the request log while ingest runs, so that each read stays small.
-    let ingesting = true
-    const watcher = (async () => {
-      while (ingesting) {
-        await log.read()
-        await sleep(100)
-      }
-    })()
-    const load = await sendBatches({
-      url: `${service.url}/v1/batch`,
-      writeKey: 'bench-write-key',
-      bodies,
-      events: s.users,
-      concurrency: s.concurrency,
-    })
-    ingesting = false
-    await watcher
-    if (Object.keys(load.errors).length > 0) {
-      throw new Error(`ingest answered errors: ${JSON.stringify(load.errors)}`)
-    }
+    const load = await ingest(s, { url: `${service.url}/v1/batch`, bodies, events: s.users, watch: log })
     const t0 = load.startedAt
     s.log(`identify-sync: ingest done in ${round((load.endedAt - t0) / 1000)} s; waiting for the sync`)
 

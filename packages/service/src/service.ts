@@ -26,9 +26,11 @@ import {
   type ZendeskSender,
 } from './delivery/worker.js'
 import {
+  activationAcceptor,
   activationRecorder,
   activationRuntime,
   withConfiguredAudiences,
+  type ActivationRuntime,
 } from './delivery/audience-activations.js'
 import { registerAdmin } from './http/admin/admin.js'
 import { registerAudienceIngest } from './http/ingest/audiences.js'
@@ -36,6 +38,7 @@ import { buildApp } from './http/app.js'
 import { registerIngest, type IngestLimits, type Source } from './http/ingest/ingest.js'
 import { backoffDelayMs } from './lib/backoff.js'
 import type { Clock } from './lib/clock.js'
+import type { Queue } from './queue/queue.js'
 import type { OAuthTokenStore } from './store/oauth-tokens.js'
 import type { Credentials, OAuthTokenPair } from './zendesk/auth.js'
 import { createZendeskClient, type ZendeskClient } from './zendesk/client.js'
@@ -143,6 +146,8 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
 
   const clients = new Map<string, ZendeskClient>()
   const workers = new Map<string, DestinationWorker>()
+  // Each destination's activations, for counting what the ingest accepts (activationAcceptor).
+  const activationRuntimes = new Map<string, ActivationRuntime[]>()
   for (const d of config.destinations) {
     const z = await deps.resolveZendesk(d)
     const { credentials, onRotate } = await tokenPairOf(d.id, z.credentials, oauthTokens, deps.log)
@@ -178,6 +183,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
         ),
     }
     const audienceRuntimes = (d.activations ?? []).map(activationRuntime)
+    activationRuntimes.set(d.id, audienceRuntimes)
     if (audienceRuntimes.some((r) => r.config.target === 'sell-contacts')) {
       deps.log.warn(
         { destination: d.id },
@@ -230,11 +236,24 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<R
     logger: deps.logger,
     health: () => ({ destinations: config.destinations.map((d) => ({ id: d.id, mode: d.zendesk.mode })) }),
   })
+  // Activation data counts what the ingest accepted, once queued (docs/audiences.md). The jobs are
+  // committed by then: a failure to count is logged, the request still succeeds.
+  const acceptActivations = activationAcceptor(activationRuntimes, activations, deps.clock)
+  const ingestQueue: Pick<Queue, 'enqueue' | 'backlog'> = {
+    backlog: () => queue.backlog(),
+    enqueue: async (jobs) => {
+      const result = await queue.enqueue(jobs)
+      await acceptActivations(jobs, result).catch((err: unknown) =>
+        deps.log.warn({ err }, 'could not record accepted activation data'),
+      )
+      return result
+    },
+  }
   registerIngest(app, {
     clock: deps.clock,
     newMessageId: () => `zdd-${randomUUID()}`,
     sourceFor: (writeKey) => sources.get(writeKey) ?? null,
-    queue,
+    queue: ingestQueue,
     rejected,
     ...(deps.ingestLimits ? { limits: deps.ingestLimits } : {}),
     onEnqueued: (ids) => {

@@ -4,8 +4,13 @@ import { ExcludedProfile, type ActivationConfig } from '../actions/sync-audience
 import { AppError, ERROR_KINDS } from '../errors.js'
 import type { Job } from '../queue/queue.js'
 import { DEFAULT_STREAM_NAMES } from '../spec/audiences.js'
-import type { ActivationEntry } from '../store/activations.js'
-import { activationRecorder, activationRuntime, withConfiguredAudiences } from './audience-activations.js'
+import type { AcceptedMember, ActivationEntry } from '../store/activations.js'
+import {
+  activationAcceptor,
+  activationRecorder,
+  activationRuntime,
+  withConfiguredAudiences,
+} from './audience-activations.js'
 import type { Outcome } from './outcome.js'
 import { takes } from './worker.js'
 
@@ -76,17 +81,67 @@ describe('audience activations in delivery', () => {
         subscriptions,
       },
     ] as never)
+    // Received is counted at acceptance (activationAcceptor), not again here.
     expect(recorded.map((e) => [e.audienceId, e.outcome, e.received, e.reason])).toEqual([
-      ['seg-1', 'activated', true, null],
-      ['seg-1', 'excluded', true, 'no email or external_id'],
-      ['seg-1', 'failed', true, 'ZD_X: no'],
+      ['seg-1', 'activated', false, null],
+      ['seg-1', 'excluded', false, 'no email or external_id'],
+      ['seg-1', 'failed', false, 'ZD_X: no'],
     ])
+    // The excluded and failed ones name the person, so that a pending membership goes.
+    expect(recorded[1]?.member?.personKey).toBe('user:u1')
     expect(recorded[0]?.member).toEqual({
       personKey: 'user:u1',
       userId: 'u1',
       email: 'a@b.co',
       attributes: { n: 1 },
     })
+  })
+
+  test('accepted jobs count as received for the activations that take them; members only under their job’s key', async () => {
+    const received: ActivationEntry[] = []
+    const pending: AcceptedMember[] = []
+    const accept = activationAcceptor(
+      new Map([['d', [activationRuntime(config)]]]),
+      {
+        record: (e) => Promise.resolve(void received.push(...e)),
+        acceptMembers: (e) => Promise.resolve(void pending.push(...e)),
+      },
+      { now: () => 5 },
+    )
+    const jobs = [
+      { destinationId: 'd', orderingKey: 'user:u1', dedupeKey: 'm1', payload: audienceEvent },
+      // Another destination (no activation) and an event the activation does not take.
+      { destinationId: 'x', orderingKey: 'user:u1', dedupeKey: 'm2', payload: audienceEvent },
+      {
+        destinationId: 'd',
+        orderingKey: 'user:u2',
+        dedupeKey: 'm3',
+        payload: { type: 'track', event: 'Other' },
+      },
+      // An anonymous track: counted, but its person key (the email) is not its job's key.
+      {
+        destinationId: 'd',
+        orderingKey: 'user:anon',
+        dedupeKey: 'm4',
+        payload: {
+          type: 'track',
+          anonymousId: 'anon',
+          event: 'Audience Entered',
+          properties: { audience_key: 'vip', email: 'z@b.co' },
+        },
+      },
+    ]
+    await accept(jobs, { inserted: 4, duplicates: 0 })
+    expect(received.map((e) => [e.destinationId, e.audienceId, e.received, e.outcome, e.status])).toEqual([
+      ['d', 'seg-1', true, null, 'realized'],
+      ['d', 'seg-1', true, null, 'realized'],
+    ])
+    expect(pending.map((p) => [p.destinationId, p.audienceId, p.member.personKey])).toEqual([
+      ['d', 'seg-1', 'user:u1'],
+    ])
+    // A batch that was all repeats counts nothing.
+    await accept(jobs, { inserted: 0, duplicates: 4 })
+    expect(received).toHaveLength(2)
   })
 
   test('activation data lists every configured audience, at zero before any data', () => {

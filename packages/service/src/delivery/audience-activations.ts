@@ -10,11 +10,15 @@
  * - identifies with a trait named as one of its audience keys (when `stream.identifyTraits`).
  * Each becomes the same audience event (`audienceEventFromStream`) before its mapping is read.
  *
- * Activation data counts a profile once its delivery has ended, per audience of the activation
- * that the event names: activated (delivered), excluded (the action's ExcludedProfile note, with
- * its reason) or failed (a dead job, with the error). Received is their sum. A parked job counts
- * nothing until it settles again; its error is kept as the last error. Members are updated from
- * activated profiles (realized and existing add, exited removes) for mirror syncs.
+ * Activation data counts a profile as received when the ingest accepts it (`activationAcceptor`,
+ * once its jobs are queued), per audience of the activation that the event names; and once its
+ * delivery has ended (`activationRecorder`): activated (delivered), excluded (the action's
+ * ExcludedProfile note, with its reason) or failed (a dead job, with the error). Received minus
+ * those three is what is still queued, retried or parked. A parked job's error is kept as the last
+ * error at once. At acceptance, a realized/existing profile also makes the person a pending member
+ * (for a mirror that completes before its delivery). Members are updated from
+ * activated profiles (realized and existing add, exited removes) for mirror syncs; a person
+ * accepted as a member at ingest but excluded or failed is no longer remembered as pending.
  */
 import type { AnyAction } from '../actions/define-action.js'
 import {
@@ -27,8 +31,15 @@ import { createSellContactsActivation } from '../actions/sync-audience-to-sell-c
 import { createSupportUsersActivation } from '../actions/sync-audience-to-support-users/sync-audience-to-support-users.js'
 import type { Clock } from '../lib/clock.js'
 import { audienceEventFromStream, audienceOrderingKey, type AudienceEvent } from '../spec/audiences.js'
-import type { ActivationEntry, ActivationStore, ActivationSummary } from '../store/activations.js'
-import type { SettledJob, Subscription } from './worker.js'
+import type { EnqueueResult, NewJob } from '../queue/queue.js'
+import type { SpecEvent } from '../spec/events.js'
+import type {
+  AcceptedMember,
+  ActivationEntry,
+  ActivationStore,
+  ActivationSummary,
+} from '../store/activations.js'
+import { takes, type SettledJob, type Subscription } from './worker.js'
 
 export interface ActivationRuntime {
   config: ActivationConfig
@@ -106,12 +117,15 @@ export function activationRecorder(
             destinationId,
             activationId: runtime.config.id,
             audienceId: audience.id,
-            received: outcome !== null,
+            // Counted at acceptance (activationAcceptor).
+            received: false,
             outcome,
             status,
             reason,
+            // Activated: the member as delivered; excluded or failed: the person, so that a row
+            // recorded pending at acceptance (for mirrors) goes.
             member:
-              outcome === 'activated'
+              outcome !== null
                 ? {
                     personKey: audienceOrderingKey(event),
                     userId: event.userId,
@@ -126,6 +140,69 @@ export function activationRecorder(
     }
     if (entries.length > 0) {
       store.record(entries).catch(onError)
+    }
+  }
+}
+
+/**
+ * Counts what the ingest accepted for each destination's activations (received), and remembers
+ * the realized/existing people as pending members, once the jobs are queued. A job counts for an
+ * activation when one of its subscriptions takes the event, as delivery will route it.
+ *
+ * - Duplicates: the queue drops a repeated message id but says only how many it dropped; a batch
+ *   that was all repeats counts nothing, one that mixes new and repeated ids counts its repeats too.
+ * - A pending member is recorded only when its person key is the job's ordering key (always for
+ *   `/v1/audiences` and for stream events with a userId), so that a mirror's exit for it is
+ *   delivered after that job; an anonymous track or identify is known to mirrors once delivered.
+ */
+export function activationAcceptor(
+  runtimes: ReadonlyMap<string, ActivationRuntime[]>,
+  store: Pick<ActivationStore, 'record' | 'acceptMembers'>,
+  clock: Clock,
+): (jobs: NewJob[], result: EnqueueResult) => Promise<void> {
+  return async (jobs, result) => {
+    if (result.inserted === 0) {
+      return
+    }
+    const entries: ActivationEntry[] = []
+    const pending: AcceptedMember[] = []
+    const at = clock.now()
+    for (const job of jobs) {
+      for (const runtime of runtimes.get(job.destinationId) ?? []) {
+        const payload = job.payload as SpecEvent
+        if (!runtime.subscriptions.some((sub) => takes(sub, payload))) {
+          continue
+        }
+        const event = runtime.read(payload)
+        const personKey = audienceOrderingKey(event)
+        for (const { audience, status } of membershipsOf(event, runtime.config)) {
+          entries.push({
+            destinationId: job.destinationId,
+            activationId: runtime.config.id,
+            audienceId: audience.id,
+            received: true,
+            outcome: null,
+            status,
+            reason: null,
+            member: null,
+            at,
+          })
+          if (status !== 'exited' && personKey === job.orderingKey) {
+            pending.push({
+              destinationId: job.destinationId,
+              audienceId: audience.id,
+              member: { personKey, userId: event.userId, email: event.email, attributes: event.attributes },
+              at,
+            })
+          }
+        }
+      }
+    }
+    if (entries.length > 0) {
+      await store.record(entries)
+    }
+    if (pending.length > 0) {
+      await store.acceptMembers(pending)
     }
   }
 }

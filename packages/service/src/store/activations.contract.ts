@@ -115,6 +115,38 @@ export function describeActivationStoreContract(backend: StoreBackend): void {
       expect(await two.activations().unseenMembers('d', 's1', 'snap')).toHaveLength(2)
     })
 
+    test('people accepted but not delivered are members for a mirror, not in the count, until their job settles', async () => {
+      const store = (await backend.open()).activations()
+      const at = Date.UTC(2026, 10, 21)
+      await store.record([entry({ member: member('ann'), status: 'existing' })])
+      const accepted = (key: string) => ({ destinationId: 'd', audienceId: 's1', member: member(key), at })
+      // Ann is a member already (left as she is); Bo, Cy and Dee are pending.
+      await store.acceptMembers([
+        accepted('ann'),
+        accepted('bo'),
+        accepted('cy'),
+        accepted('dee'),
+        accepted('dee'),
+      ])
+      expect((await store.unseenMembers('d', 's1', 'snap')).map((m) => m.personKey)).toEqual([
+        'ann',
+        'bo',
+        'cy',
+        'dee',
+      ])
+      expect((await store.summary('d'))[0]?.members).toBe(1)
+      await store.record([
+        // Bo delivered: a member; Cy excluded and Dee failed: no longer pending.
+        entry({ member: member('bo') }),
+        entry({ outcome: 'excluded', reason: 'x', member: member('cy') }),
+        entry({ outcome: 'failed', reason: 'y', member: member('dee') }),
+        // An exclusion does not remove a delivered member.
+        entry({ outcome: 'excluded', reason: 'x', member: member('ann') }),
+      ])
+      expect((await store.unseenMembers('d', 's1', 'snap')).map((m) => m.personKey)).toEqual(['ann', 'bo'])
+      expect((await store.summary('d'))[0]?.members).toBe(2)
+    })
+
     test('a settlement that adds then removes a member, and attributes of any JSON shape, round-trip', async () => {
       const store = (await backend.open()).activations()
       const odd = {

@@ -13,7 +13,10 @@
  *   small whatever the traffic. Exclusion reasons are counted per reason (at most
  *   `MAX_REASONS` distinct reasons per audience; more are counted under "other reasons").
  * - Members are one row per (destination, audience, person): the identities and attributes last
- *   delivered, so that a mirror sync can send an exit for a member the snapshot lacks.
+ *   delivered, so that a mirror sync can send an exit for a member the snapshot lacks. A person
+ *   whose realized/existing profile was accepted but not yet delivered is a row of status
+ *   `pending` (`acceptMembers`, at ingest): a mirror counts it as a member, the `members` count
+ *   does not; its job settling activated makes it a member, excluded or failed removes it.
  * - Snapshot marks are one row per (snapshot, audience, person) seen by a mirror sync; they go
  *   when the snapshot completes.
  */
@@ -43,11 +46,26 @@ export interface ActivationEntry {
   status: string
   /** Excluded: why; failed: the error. */
   reason: string | null
-  /** Activated: the member as delivered (status realized/existing adds it, exited removes it). */
+  /**
+   * Activated: the member as delivered (status realized/existing adds it, exited removes it).
+   * Excluded or failed: the person, whose `pending` row (if still pending) goes.
+   */
   member: Member | null
   /** Epoch ms. */
   at: number
 }
+
+/** A person accepted into an audience of a destination (realized or existing), not delivered yet. */
+export interface AcceptedMember {
+  destinationId: string
+  audienceId: string
+  member: Member
+  /** Epoch ms. */
+  at: number
+}
+
+/** The `status` of a member row whose profile is accepted but not delivered yet. */
+export const PENDING_STATUS = 'pending'
 
 export interface ActivationSummary {
   activationId: string
@@ -72,6 +90,12 @@ export interface ActivationStore {
   record(entries: ActivationEntry[]): Promise<void>
   /** Every audience of the destination's activations that has data, by activation then audience. */
   summary(destinationId: string): Promise<ActivationSummary[]>
+  /**
+   * Remembers people whose realized/existing profile was just accepted (before delivery), so that
+   * a mirror completing before their delivery still knows them; a person already remembered is
+   * left as is.
+   */
+  acceptMembers(entries: AcceptedMember[]): Promise<void>
   /** Marks people as members in a mirror snapshot. */
   markSeen(snapshotId: string, audienceId: string, personKeys: string[]): Promise<void>
   /** The destination's members of the audience that the snapshot did not mark. */
@@ -89,6 +113,93 @@ const OTHER = OTHER_REASONS
 /** A reason as stored: at most `MAX_REASON_CHARS` characters. */
 export function cut(s: string): string {
   return s.length > MAX_REASON_CHARS ? `${s.slice(0, MAX_REASON_CHARS - 1)}…` : s
+}
+
+/**
+ * One counter row's increments from a settlement, under the named parameters of the SQLite upsert:
+ * both backends sum a settlement's entries per (destination, activation, audience) first.
+ */
+export interface CountSums {
+  d: string
+  a: string
+  u: string
+  received: number
+  activated: number
+  excluded: number
+  failed: number
+  realized: number
+  existing: number
+  exited: number
+  err: string | null
+  errAt: number | null
+  at: number
+}
+
+/** Adds `e` to its audience's sums in `sums` (created at zero); returns the audience's key. */
+export function addToSums(sums: Map<string, CountSums>, e: ActivationEntry): string {
+  const key = JSON.stringify([e.destinationId, e.activationId, e.audienceId])
+  let sum = sums.get(key)
+  if (!sum) {
+    sum = {
+      d: e.destinationId,
+      a: e.activationId,
+      u: e.audienceId,
+      received: 0,
+      activated: 0,
+      excluded: 0,
+      failed: 0,
+      realized: 0,
+      existing: 0,
+      exited: 0,
+      err: null,
+      errAt: null,
+      at: e.at,
+    }
+    sums.set(key, sum)
+  }
+  const activated = e.outcome === 'activated'
+  const failed = e.outcome === 'failed'
+  sum.received += e.received ? 1 : 0
+  sum.activated += activated ? 1 : 0
+  sum.excluded += e.outcome === 'excluded' ? 1 : 0
+  sum.failed += failed ? 1 : 0
+  sum.realized += activated && e.status === 'realized' ? 1 : 0
+  sum.existing += activated && e.status === 'existing' ? 1 : 0
+  sum.exited += activated && e.status === 'exited' ? 1 : 0
+  sum.at = Math.max(sum.at, e.at)
+  // A failure, or a park (no outcome yet): its error is the last error.
+  if (e.reason !== null && (failed || e.outcome === null)) {
+    sum.err = cut(e.reason)
+    sum.errAt = e.at
+  }
+  return key
+}
+
+/**
+ * A row of `activation_counts` as the summary shows it, with its exclusion reasons and member
+ * count (numbers as SQLite gives them, or PostgreSQL's bigints as strings).
+ */
+export function summaryOfRow(
+  r: Record<string, unknown>,
+  excludedReasons: { reason: string; count: number }[],
+  members: number,
+): ActivationSummary {
+  return {
+    activationId: r.activation_id as string,
+    audienceId: r.audience_id as string,
+    received: Number(r.received),
+    activated: Number(r.activated),
+    excluded: Number(r.excluded),
+    failed: Number(r.failed),
+    statuses: { realized: Number(r.realized), existing: Number(r.existing), exited: Number(r.exited) },
+    excludedReasons,
+    lastError:
+      typeof r.last_error === 'string'
+        ? { message: r.last_error, time: new Date(Number(r.last_error_at)).toISOString() }
+        : null,
+    members,
+    updatedAt: new Date(Number(r.updated_at)).toISOString(),
+  }
 }
 
 /** Runs a synchronous SQLite step as the interface's promise (a throw becomes a rejection). */
@@ -175,44 +286,31 @@ export function openSqliteActivationStore(db: Database.Database): ActivationStor
   const dropMember = db.prepare(
     'DELETE FROM audience_members WHERE destination_id = ? AND audience_id = ? AND person_key = ?',
   )
+  const dropPending = db.prepare(
+    `DELETE FROM audience_members WHERE destination_id = ? AND audience_id = ? AND person_key = ? AND status = '${PENDING_STATUS}'`,
+  )
+  const putPending =
+    db.prepare(`INSERT INTO audience_members (destination_id, audience_id, person_key, user_id, email, attributes, status, at)
+    VALUES (?, ?, ?, ?, ?, ?, '${PENDING_STATUS}', ?)
+    ON CONFLICT (destination_id, audience_id, person_key) DO NOTHING`)
+  const putPendingAll = db.transaction((entries: AcceptedMember[]) => {
+    for (const e of entries) {
+      putPending.run(
+        e.destinationId,
+        e.audienceId,
+        e.member.personKey,
+        e.member.userId,
+        e.member.email,
+        JSON.stringify(e.member.attributes),
+        e.at,
+      )
+    }
+  })
   // Counters are summed per audience first: a settlement of many profiles is one row update each.
   const write = db.transaction((entries: ActivationEntry[]) => {
-    const sums = new Map<string, Record<string, string | number | null>>()
+    const sums = new Map<string, CountSums>()
     for (const e of entries) {
-      const key = JSON.stringify([e.destinationId, e.activationId, e.audienceId])
-      const sum = sums.get(key) ?? {
-        d: e.destinationId,
-        a: e.activationId,
-        u: e.audienceId,
-        received: 0,
-        activated: 0,
-        excluded: 0,
-        failed: 0,
-        realized: 0,
-        existing: 0,
-        exited: 0,
-        err: null,
-        errAt: null,
-        at: e.at,
-      }
-      sums.set(key, sum)
-      const add = (field: string, yes: boolean): void => {
-        sum[field] = Number(sum[field]) + (yes ? 1 : 0)
-      }
-      const failed = e.outcome === 'failed'
-      add('received', e.received)
-      add('activated', e.outcome === 'activated')
-      add('excluded', e.outcome === 'excluded')
-      add('failed', failed)
-      add('realized', e.outcome === 'activated' && e.status === 'realized')
-      add('existing', e.outcome === 'activated' && e.status === 'existing')
-      add('exited', e.outcome === 'activated' && e.status === 'exited')
-      sum.at = Math.max(Number(sum.at), e.at)
-      // A failure, or a park (no outcome yet): its error is the last error.
-      if (e.reason !== null && (failed || e.outcome === null)) {
-        sum.err = cut(e.reason)
-        sum.errAt = e.at
-      }
+      addToSums(sums, e)
       if (e.outcome === 'excluded') {
         let reason = cut(e.reason ?? 'excluded')
         const k = [e.destinationId, e.activationId, e.audienceId] as const
@@ -220,6 +318,9 @@ export function openSqliteActivationStore(db: Database.Database): ActivationStor
           reason = OTHER
         }
         addReason.run(...k, reason)
+      }
+      if ((e.outcome === 'excluded' || e.outcome === 'failed') && e.member) {
+        dropPending.run(e.destinationId, e.audienceId, e.member.personKey)
       }
       if (e.outcome === 'activated' && e.member) {
         if (e.status === 'exited') {
@@ -249,7 +350,7 @@ export function openSqliteActivationStore(db: Database.Database): ActivationStor
     'SELECT reason, count FROM activation_excluded_reasons WHERE destination_id = ? AND activation_id = ? AND audience_id = ? ORDER BY count DESC, reason',
   )
   const membersOf = db.prepare(
-    'SELECT COUNT(*) AS n FROM audience_members WHERE destination_id = ? AND audience_id = ?',
+    `SELECT COUNT(*) AS n FROM audience_members WHERE destination_id = ? AND audience_id = ? AND status <> '${PENDING_STATUS}'`,
   )
   const mark = db.prepare(
     'INSERT OR IGNORE INTO audience_snapshot_marks (snapshot_id, audience_id, person_key) VALUES (?, ?, ?)',
@@ -274,6 +375,12 @@ export function openSqliteActivationStore(db: Database.Database): ActivationStor
         }
       }),
     summary: (destinationId) => settle(() => summaryOf(destinationId)),
+    acceptMembers: (entries) =>
+      settle(() => {
+        if (entries.length > 0) {
+          putPendingAll(entries)
+        }
+      }),
     markSeen: (snapshotId, audienceId, personKeys) =>
       settle(() => {
         if (personKeys.length > 0) {
@@ -297,28 +404,9 @@ export function openSqliteActivationStore(db: Database.Database): ActivationStor
 
   function summaryOf(destinationId: string): ActivationSummary[] {
     return (countsOf.all(destinationId) as Record<string, unknown>[]).map((r) => {
-      const a = r.activation_id as string
-      const u = r.audience_id as string
-      return {
-        activationId: a,
-        audienceId: u,
-        received: r.received as number,
-        activated: r.activated as number,
-        excluded: r.excluded as number,
-        failed: r.failed as number,
-        statuses: {
-          realized: r.realized as number,
-          existing: r.existing as number,
-          exited: r.exited as number,
-        },
-        excludedReasons: reasonsOf.all(destinationId, a, u) as { reason: string; count: number }[],
-        lastError:
-          typeof r.last_error === 'string'
-            ? { message: r.last_error, time: new Date(r.last_error_at as number).toISOString() }
-            : null,
-        members: (membersOf.get(destinationId, u) as { n: number }).n,
-        updatedAt: new Date(r.updated_at as number).toISOString(),
-      }
+      const [a, u] = [r.activation_id as string, r.audience_id as string]
+      const reasons = reasonsOf.all(destinationId, a, u) as { reason: string; count: number }[]
+      return summaryOfRow(r, reasons, (membersOf.get(destinationId, u) as { n: number }).n)
     })
   }
 }

@@ -14,12 +14,15 @@
  */
 import { withTransaction, type PgClient, type PgPool } from '../db/pg.js'
 import {
+  addToSums,
   cut,
   MAX_REASONS,
   OTHER_REASONS,
+  PENDING_STATUS,
+  summaryOfRow,
   type ActivationEntry,
   type ActivationStore,
-  type ActivationSummary,
+  type CountSums,
   type Member,
 } from './activations.js'
 
@@ -69,6 +72,22 @@ const DROP_MEMBERS = `
   USING unnest($1::text[], $2::text[], $3::text[]) AS x(d, u, p)
   WHERE m.destination_id = x.d AND m.audience_id = x.u AND m.person_key = x.p`
 
+/** A settled excluded/failed profile: the person's row goes if it is still only pending. */
+const DROP_PENDING = `
+  DELETE FROM audience_members m
+  USING unnest($1::text[], $2::text[], $3::text[]) AS x(d, u, p)
+  WHERE m.destination_id = x.d AND m.audience_id = x.u AND m.person_key = x.p
+    AND m.status = '${PENDING_STATUS}'`
+
+/** Accepted, not delivered: a pending row, unless the person already has one. */
+const PUT_PENDING = `
+  INSERT INTO audience_members (destination_id, audience_id, person_key, user_id, email, attributes, status, at)
+  SELECT x.d, x.u, x.p, x.uid, x.e, x.a, '${PENDING_STATUS}', x.t
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::json[], $7::bigint[])
+    AS x(d, u, p, uid, e, a, t)
+  ORDER BY x.d COLLATE "C", x.u COLLATE "C", x.p COLLATE "C"
+  ON CONFLICT (destination_id, audience_id, person_key) DO NOTHING`
+
 const COUNTS_OF = `
   SELECT * FROM activation_counts WHERE destination_id = $1
   ORDER BY activation_id COLLATE "C", audience_id COLLATE "C"`
@@ -79,7 +98,8 @@ const ALL_REASONS_OF = `
   ORDER BY count DESC, reason COLLATE "C"`
 
 const MEMBER_COUNTS = `
-  SELECT audience_id, count(*) AS n FROM audience_members WHERE destination_id = $1 GROUP BY audience_id`
+  SELECT audience_id, count(*) AS n FROM audience_members
+  WHERE destination_id = $1 AND status <> '${PENDING_STATUS}' GROUP BY audience_id`
 
 const MARK = `
   INSERT INTO audience_snapshot_marks (snapshot_id, audience_id, person_key)
@@ -96,25 +116,9 @@ const UNSEEN = `
 
 const END_SNAPSHOT = 'DELETE FROM audience_snapshot_marks WHERE snapshot_id = $1'
 
-interface Counts {
-  d: string
-  a: string
-  u: string
-  received: number
-  activated: number
-  excluded: number
-  failed: number
-  realized: number
-  existing: number
-  exited: number
-  err: string | null
-  errAt: number | null
-  at: number
-}
-
 /** What one settlement adds: summed counters, exclusions per reason, each member's last state. */
 interface Tally {
-  counts: Map<string, Counts>
+  counts: Map<string, CountSums>
   /** Per audience key, reasons in the order they first came, with their counts. */
   reasons: Map<string, Map<string, number>>
   /** Per (destination, audience, person): the last activated entry. */
@@ -128,48 +132,14 @@ const byKey = <T>(m: Map<string, T>): [string, T][] =>
 function tally(entries: ActivationEntry[]): Tally {
   const t: Tally = { counts: new Map(), reasons: new Map(), members: new Map() }
   for (const e of entries) {
-    const key = JSON.stringify([e.destinationId, e.activationId, e.audienceId])
-    let sum = t.counts.get(key)
-    if (!sum) {
-      sum = {
-        d: e.destinationId,
-        a: e.activationId,
-        u: e.audienceId,
-        received: 0,
-        activated: 0,
-        excluded: 0,
-        failed: 0,
-        realized: 0,
-        existing: 0,
-        exited: 0,
-        err: null,
-        errAt: null,
-        at: e.at,
-      }
-      t.counts.set(key, sum)
-    }
-    const activated = e.outcome === 'activated'
-    const failed = e.outcome === 'failed'
-    sum.received += e.received ? 1 : 0
-    sum.activated += activated ? 1 : 0
-    sum.excluded += e.outcome === 'excluded' ? 1 : 0
-    sum.failed += failed ? 1 : 0
-    sum.realized += activated && e.status === 'realized' ? 1 : 0
-    sum.existing += activated && e.status === 'existing' ? 1 : 0
-    sum.exited += activated && e.status === 'exited' ? 1 : 0
-    sum.at = Math.max(sum.at, e.at)
-    // A failure, or a park (no outcome yet): its error is the last error.
-    if (e.reason !== null && (failed || e.outcome === null)) {
-      sum.err = cut(e.reason)
-      sum.errAt = e.at
-    }
+    const key = addToSums(t.counts, e)
     if (e.outcome === 'excluded') {
       const reasons = t.reasons.get(key) ?? new Map<string, number>()
       t.reasons.set(key, reasons)
       const reason = cut(e.reason ?? 'excluded')
       reasons.set(reason, (reasons.get(reason) ?? 0) + 1)
     }
-    if (activated && e.member) {
+    if (e.outcome === 'activated' && e.member) {
       t.members.set(JSON.stringify([e.destinationId, e.audienceId, e.member.personKey]), {
         entry: e,
         member: e.member,
@@ -232,6 +202,16 @@ export function openPgActivationStore(pool: PgPool): ActivationStore {
         for (const [key, reasons] of byKey(t.reasons)) {
           await writeReasons(c, key, reasons)
         }
+        const unpend = entries.filter(
+          (e) => (e.outcome === 'excluded' || e.outcome === 'failed') && e.member !== null,
+        )
+        if (unpend.length > 0) {
+          await c.query(DROP_PENDING, [
+            unpend.map((e) => e.destinationId),
+            unpend.map((e) => e.audienceId),
+            unpend.map((e) => e.member?.personKey ?? ''),
+          ])
+        }
         if (puts.length > 0) {
           await c.query(PUT_MEMBERS, [
             puts.map((m) => m.entry.destinationId),
@@ -269,26 +249,24 @@ export function openPgActivationStore(pool: PgPool): ActivationStore {
         const key = JSON.stringify([r.activation_id, r.audience_id])
         reasonsOf.set(key, [...(reasonsOf.get(key) ?? []), { reason: r.reason, count: Number(r.count) }])
       }
-      return counts.rows.map((r): ActivationSummary => {
-        const a = r.activation_id as string
-        const u = r.audience_id as string
-        return {
-          activationId: a,
-          audienceId: u,
-          received: Number(r.received),
-          activated: Number(r.activated),
-          excluded: Number(r.excluded),
-          failed: Number(r.failed),
-          statuses: { realized: Number(r.realized), existing: Number(r.existing), exited: Number(r.exited) },
-          excludedReasons: reasonsOf.get(JSON.stringify([a, u])) ?? [],
-          lastError:
-            typeof r.last_error === 'string'
-              ? { message: r.last_error, time: new Date(Number(r.last_error_at)).toISOString() }
-              : null,
-          members: membersOf.get(u) ?? 0,
-          updatedAt: new Date(Number(r.updated_at)).toISOString(),
-        }
+      return counts.rows.map((r) => {
+        const [a, u] = [r.activation_id as string, r.audience_id as string]
+        return summaryOfRow(r, reasonsOf.get(JSON.stringify([a, u])) ?? [], membersOf.get(u) ?? 0)
       })
+    },
+
+    async acceptMembers(entries) {
+      if (entries.length > 0) {
+        await pool.query(PUT_PENDING, [
+          entries.map((e) => e.destinationId),
+          entries.map((e) => e.audienceId),
+          entries.map((e) => e.member.personKey),
+          entries.map((e) => e.member.userId),
+          entries.map((e) => e.member.email),
+          entries.map((e) => JSON.stringify(e.member.attributes)),
+          entries.map((e) => e.at),
+        ])
+      }
     },
 
     async markSeen(snapshotId, audienceId, personKeys) {

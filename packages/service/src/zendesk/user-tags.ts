@@ -5,31 +5,17 @@
  * and writing the merged list back (`update_many` with a different change per user).
  */
 import type { ZendeskRequest } from './request.js'
-import { USERS_BULK_MAX } from './users.js'
+import { showManyByIds, updateMany } from './users.js'
 
-/** `GET /api/v2/users/show_many?ids=1,2` (≤ 100): the users with those ids, in no guaranteed order. */
-export function showManyByIds(ids: number[]): ZendeskRequest {
-  if (ids.length === 0 || ids.length > USERS_BULK_MAX) {
-    throw new RangeError(`show_many takes 1 to ${USERS_BULK_MAX} ids, got ${ids.length}`)
-  }
-  return {
-    api: 'support',
-    method: 'GET',
-    path: 'users/show_many',
-    query: { ids: ids.join(',') },
-    limitClass: 'account',
-  }
-}
+/** Reads the current tags: `GET /api/v2/users/show_many?ids=1,2` (≤ 100; zendesk/users.ts). */
+export { showManyByIds }
 
 /**
  * `PUT /api/v2/users/update_many` with `{"users":[{id, tags}]}` (≤ 100): sets each user's whole
  * tag list; answers a job status whose results follow the request's order.
  */
 export function setTagsMany(users: { id: number; tags: string[] }[]): ZendeskRequest {
-  if (users.length === 0 || users.length > USERS_BULK_MAX) {
-    throw new RangeError(`update_many takes 1 to ${USERS_BULK_MAX} users, got ${users.length}`)
-  }
-  return { api: 'support', method: 'PUT', path: 'users/update_many', body: { users }, limitClass: 'account' }
+  return updateMany(users)
 }
 
 /**

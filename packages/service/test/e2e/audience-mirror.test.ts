@@ -113,6 +113,49 @@ describe('mirror: a snapshot of the members moves everyone it lacks to exited', 
     expect(await holders(t)).toEqual({ support: ['ann@example.com'], sell: ['ann@example.com'] })
   })
 
+  test('members whose profiles are still queued when a snapshot completes are exited too, after their profile', async () => {
+    t = await startTestService({ configYaml: config })
+    const res = await fetch(`${t.emulator.url}/v2/contact/custom_fields`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${t.emulator.seed.sellToken}`,
+        'content-type': 'application/json',
+        'user-agent': 'test',
+      },
+      body: JSON.stringify({ data: { name: 'aud_vip', type: 'string' } }),
+    })
+    expect(res.status).toBe(200)
+    // Realized profiles (one keyed by its userId), then at once, without waiting for their
+    // delivery, a snapshot that has Ann only.
+    const dee = { ...person('dee'), userId: 'crm-dee' }
+    const realized = await t.post('/v1/audiences', [person('ann'), person('bo'), dee])
+    expect(realized.body).toMatchObject({ accepted: 3 })
+    const snapshot = await t.post('/v1/audiences', {
+      profiles: [person('ann')],
+      mirror: { audiences: ['seg-vip'] },
+    })
+    // Bo and Dee, on each of the two destinations.
+    expect(snapshot.body).toMatchObject({ accepted: 1, mirror: { complete: true, exited: 4 } })
+    await settledMembers(t, 1)
+    // Their exits came after their profiles: the emulator ends with Ann only.
+    await t.waitFor(async () => (await t!.state()).sell.contacts.length === 3)
+    expect(await holders(t)).toEqual({ support: ['ann@example.com'], sell: ['ann@example.com'] })
+    const state = await t.state()
+    expect(
+      state.sell.contacts
+        .map((c: any) => [c.email, c.custom_fields.aud_vip])
+        .sort((a: string[], b: string[]) => a[0]!.localeCompare(b[0]!)),
+    ).toEqual([
+      ['ann@example.com', 'existing'],
+      ['bo@example.com', 'exited'],
+      ['dee@example.com', 'exited'],
+    ])
+    expect(state.users.find((u: any) => u.email === 'dee@example.com')).toMatchObject({
+      external_id: 'crm-dee',
+      tags: [],
+    })
+  })
+
   test('a multi-request snapshot needs its id', async () => {
     t = await startTestService({ configYaml: config })
     const r = await t.post('/v1/audiences', {

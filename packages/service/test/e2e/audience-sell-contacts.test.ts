@@ -70,6 +70,9 @@ async function activations(t: TestService): Promise<Record<string, any>> {
   return Object.fromEntries(body.audiences.map((a) => [a.audienceId, a]))
 }
 
+/** Profiles whose delivery has ended (received counts them at acceptance already). */
+const settled = (a: any): number => (a ? a.activated + a.excluded + a.failed : 0)
+
 const contacts = async (t: TestService): Promise<any[]> => (await t.state()).sell.contacts
 
 describe('audience activation to Sell contacts (the AEP destination)', () => {
@@ -85,9 +88,11 @@ describe('audience activation to Sell contacts (the AEP destination)', () => {
       profile(null, 'Dee', { 'seg-vip': 'realized' }, { userId: 'crm-4' }),
     ])
     expect(r.body).toMatchObject({ accepted: 4, rejected: [] })
+    // Received counts at acceptance, before delivery; the outcomes follow when the jobs settle.
+    expect((await activations(t))['seg-vip']).toMatchObject({ received: 4 })
     const data = await t.waitFor(async () => {
       const a = await activations(t!)
-      return a['seg-vip']?.received === 4 ? a : null
+      return settled(a['seg-vip']) === 4 ? a : null
     })
     let list = await contacts(t)
     expect(list).toHaveLength(2)
@@ -123,9 +128,13 @@ describe('audience activation to Sell contacts (the AEP destination)', () => {
     })
     const after = await t.waitFor(async () => {
       const a = await activations(t!)
-      return a['seg-vip']?.received === 5 ? a : null
+      return settled(a['seg-vip']) === 5 ? a : null
     })
-    expect(after['seg-vip']).toMatchObject({ statuses: { realized: 1, existing: 1, exited: 1 }, members: 1 })
+    expect(after['seg-vip']).toMatchObject({
+      received: 5,
+      statuses: { realized: 1, existing: 1, exited: 1 },
+      members: 1,
+    })
   })
 
   test('a Mapping ID that is not a Sell custom field fails the profile with Sell’s error as the last error', async () => {

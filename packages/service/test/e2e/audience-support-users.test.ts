@@ -67,6 +67,9 @@ async function activations(t: TestService): Promise<Record<string, any>> {
   return Object.fromEntries(body.audiences.map((a) => [a.audienceId, a]))
 }
 
+/** Profiles whose delivery has ended (received counts them at acceptance already). */
+const settled = (a: any): number => (a ? a.activated + a.excluded + a.failed : 0)
+
 const userBy = (state: any, email: string) => state.users.find((u: any) => u.email === email)
 
 describe('audience activation to Support users', () => {
@@ -124,7 +127,7 @@ describe('audience activation to Support users', () => {
 
     const data = await t.waitFor(async () => {
       const a = await activations(t!)
-      return a['seg-vip']?.received === 4 ? a : null
+      return settled(a['seg-vip']) === 4 ? a : null
     })
     expect(data['seg-vip']).toMatchObject({
       activationId: 'vip-users',
@@ -211,9 +214,15 @@ describe('audience activation to Support users', () => {
     })
     const people = state.users.filter((u: any) => u.role === 'end-user')
     expect(people).toHaveLength(1)
-    expect(people[0]).toMatchObject({ external_id: 'crm-1', email: 'old@example.com', tags: [] })
-    const emails = state.identities.filter((i: any) => i.user_id === people[0].id).map((i: any) => i.value)
-    expect(emails.sort()).toEqual(['new@example.com', 'old@example.com'])
+    // The new email is the user's primary one; the old one stays as a secondary identity.
+    expect(people[0]).toMatchObject({ external_id: 'crm-1', email: 'new@example.com', tags: [] })
+    const emails = state.identities
+      .filter((i: any) => i.user_id === people[0].id && i.type === 'email')
+      .map((i: any) => ({ value: i.value, primary: i.primary }))
+    expect(emails.sort((a: any, b: any) => a.value.localeCompare(b.value))).toEqual([
+      { value: 'new@example.com', primary: true },
+      { value: 'old@example.com', primary: false },
+    ])
   })
 
   test('stream events: Audience Entered / Exited tracks and identify traits become memberships', async () => {
@@ -253,6 +262,85 @@ describe('audience activation to Support users', () => {
     })
     expect(data['seg-vip'].statuses).toEqual({ realized: 1, existing: 0, exited: 1 })
     expect(data['seg-churn']).toMatchObject({ activated: 1, members: 1 })
+  })
+
+  test('stream names configured per activation: a custom-named track and identify trait become memberships, the default names do not', async () => {
+    t = await startTestService({
+      configYaml: `
+sources:
+  - { id: web, writeKey: ${WRITE_KEY}, destinations: [support] }
+destinations:
+  - id: support
+    zendesk: { sandbox: true }
+    activations:
+      - id: custom-names
+        target: support-users
+        audiences:
+          - { id: seg-vip, key: vip_customers, tag: aud_vip }
+          - { id: seg-churn, key: churn_risk, representation: checkbox, field: aud_churn }
+        stream: { enteredEvent: Segment Joined, exitedEvent: Segment Left, keyProperty: segment_key }
+`,
+    })
+    await setUpFields(t)
+    const accepted = await t.post('/v1/batch', {
+      batch: [
+        // Engage's default names: not this activation's.
+        {
+          type: 'track',
+          userId: 'u8',
+          event: 'Audience Entered',
+          properties: { audience_key: 'vip_customers', segment_key: 'vip_customers' },
+          context: { traits: { email: 'max@example.com' } },
+        },
+        {
+          type: 'track',
+          userId: 'u7',
+          event: 'Segment Joined',
+          properties: { segment_key: 'vip_customers' },
+          context: { traits: { email: 'eve@example.com', name: 'Eve' } },
+        },
+        { type: 'identify', userId: 'u7', traits: { email: 'eve@example.com', churn_risk: true } },
+      ],
+    })
+    expect(accepted.body).toMatchObject({ accepted: 3 })
+    const eve = await t.waitFor(async () => {
+      const u = userBy(await t!.state(), 'eve@example.com')
+      return u?.tags.includes('aud_vip') && u.user_fields.aud_churn === true ? u : null
+    })
+    expect(eve).toMatchObject({ external_id: 'u7', name: 'Eve' })
+    await t.post('/v1/batch', {
+      batch: [
+        {
+          type: 'track',
+          userId: 'u7',
+          event: 'Segment Left',
+          properties: { segment_key: 'vip_customers' },
+          context: { traits: { email: 'eve@example.com' } },
+        },
+        { type: 'identify', userId: 'u7', traits: { churn_risk: false } },
+      ],
+    })
+    // Both leave: the tag goes and the checkbox clears.
+    await t.waitFor(async () => {
+      const u = userBy(await t!.state(), 'eve@example.com')
+      return u && !u.tags.includes('aud_vip') && u.user_fields.aud_churn === false ? u : null
+    })
+    const data = await t.waitFor(async () => {
+      const a = await activations(t!)
+      return settled(a['seg-vip']) === 2 && settled(a['seg-churn']) === 2 ? a : null
+    })
+    // The default-named track counted for no audience, and gave no one the tag.
+    expect(data['seg-vip']).toMatchObject({
+      activationId: 'custom-names',
+      received: 2,
+      activated: 2,
+      statuses: { realized: 1, existing: 0, exited: 1 },
+      members: 0,
+    })
+    expect(data['seg-churn']).toMatchObject({ received: 2, activated: 2, members: 0 })
+    const state = await t.state()
+    expect(state.users.filter((u: any) => u.tags.includes('aud_vip'))).toHaveLength(0)
+    expect(userBy(state, 'max@example.com')?.tags ?? []).not.toContain('aud_vip')
   })
 
   test('an account without bulk import gets one user at a time, tags still merged with the others', async () => {

@@ -18,17 +18,17 @@
 import { mapLimit } from '../../lib/map-limit.js'
 import type { AudienceEvent } from '../../spec/audiences.js'
 import { upsertContact, type SellContactInput } from '../../zendesk/sell-contacts.js'
+import type { ActionZendesk, AnyAction } from '../define-action.js'
 import {
-  defineAction,
-  DeliveryNote,
-  type ActionZendesk,
-  type AnyAction,
-  type PayloadOf,
-} from '../define-action.js'
+  defineActivationAction,
+  isSent,
+  splitMapped,
+  unsentOutcome,
+  type ActivationRecord,
+  type AudiencePayload,
+} from '../sync-audience-common/activation-action.js'
 import {
   asAudienceEvent,
-  audienceFields,
-  ExcludedProfile,
   firstOf,
   membershipsOf,
   text,
@@ -76,17 +76,12 @@ export const SELL_DEFAULT_MAPPINGS = {
   first_name: firstOf('attributes.person.name.firstName', 'attributes.first_name', 'attributes.firstName'),
 } as const
 
-export interface SellContactRecord {
-  activationId: string
-  excluded: string | null
-  nothing: boolean
+export interface SellContactRecord extends ActivationRecord {
   filters: Record<string, string>
   data: SellContactInput
 }
 
-type Payload = PayloadOf<typeof audienceFields>
-
-function toRecord(p: Payload, config: ActivationConfig): SellContactRecord {
+function toRecord(p: AudiencePayload, config: ActivationConfig): SellContactRecord {
   const event: AudienceEvent = asAudienceEvent(p.profile)
   const attrs = p.attributes ?? {}
   const memberships = membershipsOf(event, config)
@@ -101,16 +96,9 @@ function toRecord(p: Payload, config: ActivationConfig): SellContactRecord {
     }
   }
   const data: SellContactInput = {}
-  const customFields: Record<string, unknown> = {}
-  for (const [target, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null) {
-      continue
-    }
-    if (target.startsWith('custom_fields.')) {
-      customFields[target.slice('custom_fields.'.length)] = value
-    } else {
-      data[target] = typeof value === 'object' ? value : (text(value) ?? value)
-    }
+  const { fields: customFields, others } = splitMapped(attrs, 'custom_fields.')
+  for (const [target, value] of others) {
+    data[target] = typeof value === 'object' ? value : (text(value) ?? value)
   }
   data.email = String(data.email).toLowerCase()
   for (const { audience, status } of memberships) {
@@ -128,7 +116,7 @@ function toRecord(p: Payload, config: ActivationConfig): SellContactRecord {
 }
 
 function keyOf(r: SellContactRecord): string | null {
-  return r.excluded !== null || r.nothing ? null : JSON.stringify(r.filters)
+  return isSent(r) ? JSON.stringify(r.filters) : null
 }
 
 function merge(a: SellContactRecord, b: SellContactRecord): SellContactRecord {
@@ -143,15 +131,11 @@ function merge(a: SellContactRecord, b: SellContactRecord): SellContactRecord {
   }
 }
 
-const NOTHING = 'the event names none of the activation’s audiences: nothing to write'
-
 function perform(records: SellContactRecord[], zendesk: ActionZendesk): Promise<unknown[]> {
   return mapLimit(records, CONCURRENCY, async (r): Promise<unknown> => {
-    if (r.nothing) {
-      return new DeliveryNote(NOTHING)
-    }
-    if (r.excluded !== null) {
-      return new ExcludedProfile(r.excluded, r.activationId)
+    const unsent = unsentOutcome(r)
+    if (unsent !== null) {
+      return unsent
     }
     try {
       await zendesk.send(upsertContact(r.filters, r.data))
@@ -164,13 +148,10 @@ function perform(records: SellContactRecord[], zendesk: ActionZendesk): Promise<
 
 /** The action for one activation: its records carry that activation's audiences and mappings. */
 export function createSellContactsActivation(config: ActivationConfig): AnyAction {
-  const action = defineAction({
+  const action = defineActivationAction({
     id: `${SELL_CONTACTS_ACTION_ID}:${config.id}`,
     title: 'Sync audience to Sell contacts',
     description: `Upserts the members of activation "${config.id}" as Zendesk Sell contacts.`,
-    defaultTrigger: { types: [] },
-    preset: false,
-    fields: audienceFields,
     bulk: { maxSize: BATCH, item: (p) => toRecord(p, config), key: keyOf, merge, perform },
   })
   return action
@@ -180,14 +161,11 @@ export function createSellContactsActivation(config: ActivationConfig): AnyActio
  * The registered action (metadata; `preset: false`). A destination uses it through an
  * `activations` entry of its configuration, which gives the audiences, Mapping IDs and mappings.
  */
-export const syncAudienceToSellContacts = defineAction({
+export const syncAudienceToSellContacts = defineActivationAction({
   id: SELL_CONTACTS_ACTION_ID,
   title: 'Sync audience to Sell contacts',
   description:
     'Upserts audience members as Zendesk Sell contacts, each audience’s status in its Mapping ID custom field (configured as an activation).',
-  defaultTrigger: { types: [] },
-  preset: false,
-  fields: audienceFields,
   bulk: {
     maxSize: BATCH,
     item: (p) => toRecord(p, { ...UNCONFIGURED, target: 'sell-contacts' }),

@@ -158,6 +158,47 @@ describe('sync-audience-to-support-users', () => {
     })
   })
 
+  test('perform: a user matched by external_id whose primary email is another gets the new one made primary', async () => {
+    // Checkbox only: no tag change, the user is read for its primary email alone.
+    const moved = await recordOf(event({ 's-box': 'realized' }, { userId: 'u1', email: 'new@example.com' }))
+    const kept = await recordOf(event({ 's-box': 'realized' }, { userId: 'u2', email: 'bo@example.com' }))
+    const { zendesk, sent } = fakeZendesk((r) => {
+      if (r.path === 'users/create_or_update_many') {
+        return [
+          { id: 1, status: 'Updated' },
+          { id: 2, status: 'Updated' },
+        ]
+      }
+      if (r.path === 'users/show_many') {
+        return {
+          users: [
+            { id: 1, email: 'old@example.com', tags: [] },
+            { id: 2, email: 'Bo@Example.com', tags: [] },
+          ],
+        }
+      }
+      if (r.path === 'users/1/identities') {
+        return {
+          identities: [
+            { id: 10, user_id: 1, type: 'email', value: 'old@example.com', primary: true },
+            { id: 11, user_id: 1, type: 'email', value: 'new@example.com', primary: false },
+          ],
+        }
+      }
+      return {}
+    })
+    const out = await perform([moved, kept], zendesk)
+    expect(out[0]).toBeInstanceOf(DeliveryNote)
+    expect((out[0] as DeliveryNote).reason).toContain('"old@example.com" stays as a secondary email')
+    expect(out[1]).toBeNull()
+    expect(sent.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST users/create_or_update_many',
+      'GET users/show_many',
+      'GET users/1/identities',
+      'PUT users/1/identities/11/make_primary',
+    ])
+  })
+
   test('perform: when the tag read fails, its users get the error; users just created still get their tags', async () => {
     const old = await recordOf(event({ 's-tag': 'realized' }))
     const fresh = await recordOf(event({ 's-tag': 'realized' }, { userId: 'u4', email: 'dee@example.com' }))

@@ -21,11 +21,20 @@
  *    user's merged list (one job; none when nothing changes).
  *
  * A tag set by someone else between steps 2's read and write (about one job's duration) can be
- * lost; docs/audiences.md says so. Users are matched by external_id when the profile has a userId
- * (so an email change updates the user: the new email becomes an identity of the same user),
- * else by email. A profile with neither is excluded, with the reason.
+ * lost; docs/audiences.md says so. Users are matched by external_id when the profile has a userId,
+ * else by email. A profile with neither is excluded, with the reason. When a profile's email
+ * changes (same userId), the upsert adds the new email as a secondary identity (facts §2.5); the
+ * read of step 2 also covers the updated users whose record has an email, and a user whose primary
+ * email differs gets the new one made primary (`identities`, then `make_primary`), the old one
+ * staying as a secondary email.
  */
 import { AppError, ERROR_KINDS } from '../../errors.js'
+import {
+  createEmailIdentity,
+  listEmailIdentities,
+  makeIdentityPrimary,
+  type ZendeskIdentity,
+} from '../../zendesk/identities.js'
 import { isFailedResult, resultAt, type JobResult } from '../../zendesk/job-statuses.js'
 import { setTagsMany, setUserTags, showManyByIds } from '../../zendesk/user-tags.js'
 import {
@@ -34,18 +43,18 @@ import {
   USERS_BULK_MAX,
   type ZendeskUserInput,
 } from '../../zendesk/users.js'
-import {
-  defineAction,
-  DeliveryNote,
-  type ActionZendesk,
-  type AnyAction,
-  type PayloadOf,
-} from '../define-action.js'
+import { DeliveryNote, type ActionZendesk, type AnyAction } from '../define-action.js'
 import type { AudienceEvent } from '../../spec/audiences.js'
 import {
+  defineActivationAction,
+  isSent,
+  splitMapped,
+  unsentOutcome,
+  type ActivationRecord,
+  type AudiencePayload,
+} from '../sync-audience-common/activation-action.js'
+import {
   asAudienceEvent,
-  audienceFields,
-  ExcludedProfile,
   firstOf,
   membershipsOf,
   text,
@@ -91,12 +100,7 @@ function nameOf(event: AudienceEvent): string | null {
   return parts.length > 0 ? parts.join(' ') : null
 }
 
-export interface SupportUserRecord {
-  activationId: string
-  /** Why the profile is not sent (counted excluded); null when it is. */
-  excluded: string | null
-  /** Nothing to write for this activation (the event names none of its audiences). */
-  nothing: boolean
+export interface SupportUserRecord extends ActivationRecord {
   user: ZendeskUserInput
   /** Tag → whether the user should have it after this record. */
   tags: Record<string, boolean>
@@ -110,25 +114,16 @@ export interface SupportUserRecord {
   memberships: string[]
 }
 
-type Payload = PayloadOf<typeof audienceFields>
-
 function toRecord(
-  p: Payload,
+  p: AudiencePayload,
   config: ActivationConfig,
   settings: Readonly<Record<string, unknown>>,
 ): SupportUserRecord {
   const event = asAudienceEvent(p.profile)
   const attrs = p.attributes ?? {}
   const user: ZendeskUserInput = {}
-  const userFields: Record<string, unknown> = {}
-  for (const [target, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null) {
-      continue
-    }
-    if (target.startsWith('user_fields.')) {
-      userFields[target.slice('user_fields.'.length)] = value
-      continue
-    }
+  const { fields: userFields, others } = splitMapped(attrs, 'user_fields.')
+  for (const [target, value] of others) {
     const s = text(value)
     if (s === null) {
       continue
@@ -185,7 +180,7 @@ function toRecord(
 }
 
 function keyOf(r: SupportUserRecord): string | null {
-  if (r.excluded !== null || r.nothing) {
+  if (!isSent(r)) {
     return null
   }
   return r.user.external_id !== undefined
@@ -238,28 +233,79 @@ function mergedTags(before: string[], change: Record<string, boolean>): string[]
   return after.length !== before.length || after.some((tag, i) => tag !== before[i]) ? after : null
 }
 
-/** A user whose tags change, by its record's position; `created`: step 1 created it (no tags yet). */
+/**
+ * A user step 2 looks at, by its record's position: its tag changes, and `email`, the record's
+ * email when step 1 updated the user (it may be a changed email to make primary). `created`: step 1
+ * created it (no tags yet, and its email is its primary one).
+ */
 interface TagTarget {
   index: number
   id: number
   tags: Record<string, boolean>
   created: boolean
+  email: string | null
+  /** Whether a created email identity skips the verification email (`skip_verify_email`). */
+  skipVerify: boolean
+}
+
+const sameEmail = (a: string, b: string): boolean => a.trim().toLowerCase() === b.trim().toLowerCase()
+
+/**
+ * Makes `email` the user's primary email: the upsert added it as a secondary identity (facts
+ * §2.5), so `GET identities` finds it (created if missing) and `make_primary` promotes it; the
+ * former primary stays a secondary email. Same steps as upsert-user's `updatePrimaryEmail`.
+ */
+async function makePrimaryEmail(
+  userId: number,
+  email: string,
+  skipVerify: boolean,
+  zendesk: ActionZendesk,
+): Promise<void> {
+  const r = await zendesk.send<{ identities: ZendeskIdentity[] }>(listEmailIdentities(userId))
+  let identity = r.body.identities.find((i) => i.type === 'email' && sameEmail(i.value, email))
+  if (!identity) {
+    const created = await zendesk.send<{ identity: ZendeskIdentity }>(
+      createEmailIdentity(userId, { value: email, ...(skipVerify ? { skip_verify_email: true } : {}) }),
+    )
+    identity = created.body.identity
+  }
+  if (!identity.primary) {
+    await zendesk.send(makeIdentityPrimary(userId, identity.id))
+  }
 }
 
 /**
- * Step 2: reads the users' tags and writes the merged lists of those that change. Users step 1
- * created have no tags but ours, so only the others are read.
+ * Step 2: reads the users step 1 updated (their tags and primary email), makes a changed email
+ * primary, and writes the merged tag lists of those that change. Users step 1 created have no
+ * tags but ours and their email as primary, so only the others are read.
  */
 async function writeTags(targets: TagTarget[], zendesk: ActionZendesk, out: unknown[]): Promise<void> {
   const current = new Map<number, string[]>(targets.filter((t) => t.created).map((t) => [t.id, []]))
   const toRead = targets.filter((t) => !t.created)
   if (toRead.length > 0) {
     try {
-      const r = await zendesk.send<{ users: { id: number; tags?: string[] }[] }>(
+      const r = await zendesk.send<{ users: { id: number; tags?: string[]; email?: string | null }[] }>(
         showManyByIds(toRead.map((t) => t.id)),
       )
+      const primary = new Map<number, string | null>()
       for (const u of r.body.users) {
         current.set(u.id, u.tags ?? [])
+        primary.set(u.id, u.email ?? null)
+      }
+      for (const t of toRead) {
+        // A user with no email has the record's as primary after the upsert (nothing to change).
+        const was = primary.get(t.id) ?? null
+        if (t.email === null || was === null || sameEmail(was, t.email)) {
+          continue
+        }
+        try {
+          await makePrimaryEmail(t.id, t.email, t.skipVerify, zendesk)
+          out[t.index] ??= new DeliveryNote(
+            `"${t.email}" is now the primary email of Zendesk user ${t.id}; "${was}" stays as a secondary email`,
+          )
+        } catch (err) {
+          out[t.index] = err
+        }
       }
     } catch (err) {
       for (const t of toRead) {
@@ -313,7 +359,7 @@ function statusOf(err: unknown): number | undefined {
 /**
  * For accounts that refuse the bulk endpoint (403 until Zendesk enables bulk import): each user
  * through `users/create_or_update` (its answer carries the user's tags), then `PUT users/{id}` with
- * the merged tags when they change. The client keeps Zendesk's 1 a second per account. A 403 here
+ * the merged tags when they change (and a changed email made primary, as in step 2). The client keeps Zendesk's 1 a second per account. A 403 here
  * too means the credentials may not write users: that error is each record's outcome.
  */
 async function performSingly(
@@ -324,7 +370,7 @@ async function performSingly(
   for (const { r, index, user } of batch) {
     const key = user.external_id ?? user.email ?? ''
     try {
-      let answer: { user: { id: number; tags?: string[] } }
+      let answer: { user: { id: number; tags?: string[]; email?: string | null } }
       try {
         answer = (await zendesk.send<typeof answer>(createOrUpdate(user))).body
       } catch (err) {
@@ -342,6 +388,16 @@ async function performSingly(
         }
         answer = (await zendesk.send<typeof answer>(createOrUpdate({ ...user, name: r.fallbackName }))).body
       }
+      const was = answer.user.email ?? null
+      if (
+        user.external_id !== undefined &&
+        user.email !== undefined &&
+        was !== null &&
+        !sameEmail(was, user.email)
+      ) {
+        // Matched by external_id with another primary email: the new one becomes primary.
+        await makePrimaryEmail(answer.user.id, user.email, user.skip_verify_email === true, zendesk)
+      }
       const after = Object.keys(r.tags).length > 0 ? mergedTags(answer.user.tags ?? [], r.tags) : null
       if (after !== null) {
         await zendesk.send(setUserTags(answer.user.id, after, key))
@@ -353,14 +409,8 @@ async function performSingly(
 }
 
 async function perform(records: SupportUserRecord[], zendesk: ActionZendesk): Promise<unknown[]> {
-  const out: unknown[] = records.map((r) =>
-    r.nothing
-      ? new DeliveryNote(NOTHING)
-      : r.excluded !== null
-        ? new ExcludedProfile(r.excluded, r.activationId)
-        : null,
-  )
-  const sendable = records.flatMap((r, index) => (r.excluded === null && !r.nothing ? [{ r, index }] : []))
+  const out: unknown[] = records.map(unsentOutcome)
+  const sendable = records.flatMap((r, index) => (isSent(r) ? [{ r, index }] : []))
   if (sendable.length === 0) {
     return out
   }
@@ -393,8 +443,20 @@ async function perform(records: SupportUserRecord[], zendesk: ActionZendesk): Pr
         } else {
           out[index] = rejected(result)
         }
-      } else if (Object.keys(r.tags).length > 0 && typeof result.id === 'number') {
-        tagTargets.push({ index, id: result.id, tags: r.tags, created: result.status === 'Created' })
+      } else if (typeof result.id === 'number') {
+        const created = result.status === 'Created'
+        // An updated user matched by external_id may have had another email: step 2 checks it.
+        const email = !created && r.user.external_id !== undefined ? (r.user.email ?? null) : null
+        if (Object.keys(r.tags).length > 0 || email !== null) {
+          tagTargets.push({
+            index,
+            id: result.id,
+            tags: r.tags,
+            created,
+            email,
+            skipVerify: r.user.skip_verify_email === true,
+          })
+        }
       }
     }
     batch = nameless
@@ -407,13 +469,10 @@ async function perform(records: SupportUserRecord[], zendesk: ActionZendesk): Pr
 
 /** The action for one activation: its records carry that activation's audiences and mappings. */
 export function createSupportUsersActivation(config: ActivationConfig): AnyAction {
-  const action = defineAction({
+  const action = defineActivationAction({
     id: `${SUPPORT_USERS_ACTION_ID}:${config.id}`,
     title: 'Sync audience to Support users',
     description: `Writes the memberships of activation "${config.id}" to Zendesk Support users.`,
-    defaultTrigger: { types: [] },
-    preset: false,
-    fields: audienceFields,
     bulk: {
       maxSize: USERS_BULK_MAX,
       item: (p, ctx) => toRecord(p, config, ctx.settings),
@@ -428,20 +487,15 @@ export function createSupportUsersActivation(config: ActivationConfig): AnyActio
 /** Zendesk's refusal of a user without a name (facts §2.3: "Name:  is too short"). */
 const NAME_MISSING = /^Name:/i
 
-const NOTHING = 'the event names none of the activation’s audiences: nothing to write'
-
 /**
  * The registered action (metadata; `preset: false`). A destination uses it through an
  * `activations` entry of its configuration, which gives the audiences and mappings.
  */
-export const syncAudienceToSupportUsers = defineAction({
+export const syncAudienceToSupportUsers = defineActivationAction({
   id: SUPPORT_USERS_ACTION_ID,
   title: 'Sync audience to Support users',
   description:
     'Writes audience memberships to Zendesk Support users as tags or user fields (configured as an activation).',
-  defaultTrigger: { types: [] },
-  preset: false,
-  fields: audienceFields,
   bulk: {
     maxSize: USERS_BULK_MAX,
     item: (p, ctx) => toRecord(p, { ...UNCONFIGURED, target: 'support-users' }, ctx.settings),

@@ -12,6 +12,10 @@
  *   several requests with the same `mirror.snapshot` id; the request with `complete: true` (the
  *   default) ends it: every member of those audiences that a destination last activated and the
  *   snapshot lacks gets an exit (status `exited`), queued like any audience job.
+ * - Members a mirror knows include those whose realized/existing profile is accepted but not
+ *   delivered yet (remembered as pending once their jobs are queued: service.ts,
+ *   `activationAcceptor`). An exit for one of them has the ordering key of that profile's job
+ *   (`audienceOrderingKey`), so it is delivered after it.
  */
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
