@@ -1,11 +1,14 @@
 /**
  * What the two ticket actions (create-ticket, update-ticket) share: checking the values an event
  * gives for a ticket's fields before any call, the default mappings they read from a track's
- * properties, and turning a bulk job's per-ticket results into per-record outcomes.
+ * properties, finding tickets by external id, and turning a bulk job's per-ticket results into
+ * per-record outcomes.
  */
 import { AppError, ERROR_KINDS } from '../errors.js'
+import { mapLimit } from '../lib/map-limit.js'
 import { resultAt, isFailedResult, type JobResult } from '../zendesk/job-statuses.js'
 import {
+  listByExternalId,
   TICKET_PRIORITIES,
   TICKET_STATUSES,
   TICKET_TYPES,
@@ -13,7 +16,36 @@ import {
 } from '../zendesk/tickets.js'
 import type { MappingValue } from '../mapping/mapping.js'
 import { recordFieldValues } from './custom-field-values.js'
-import type { ActionContext } from './define-action.js'
+import type { ActionContext, ActionZendesk } from './define-action.js'
+
+/** External-id lookups sent at once (Zendesk has no bulk lookup of tickets by external id). */
+const LOOKUP_CONCURRENCY = 8
+
+/**
+ * The ids of the tickets carrying each lookup's external id (at most `pageSize`, up to 100), by
+ * the lookup's record index: one `GET tickets?external_id=` each, a few at once. A failed lookup
+ * fails only its record: its error is written to `outcomes[i]` and it has no entry.
+ */
+export async function ticketIdsByExternalId(
+  zendesk: ActionZendesk,
+  lookups: readonly (readonly [i: number, externalId: string])[],
+  outcomes: unknown[],
+  pageSize = 100,
+): Promise<Map<number, number[]>> {
+  const found = new Map<number, number[]>()
+  await mapLimit(lookups, LOOKUP_CONCURRENCY, async ([i, externalId]) => {
+    try {
+      const r = await zendesk.send<{ tickets?: { id: number }[] }>(listByExternalId(externalId, pageSize))
+      found.set(
+        i,
+        (r.body.tickets ?? []).map((t) => t.id),
+      )
+    } catch (err) {
+      outcomes[i] = err
+    }
+  })
+  return found
+}
 
 /**
  * Custom fields as an object of ticket-field id → value. Zendesk's own list form

@@ -32,17 +32,11 @@
  * - Tickets made outside this service (or before its database) are not looked for. Without an
  *   action memory (a delivery set up without one), every external id is looked up as before.
  */
-import { mapLimit } from '../../lib/map-limit.js'
 import { AppError, ERROR_KINDS } from '../../errors.js'
 import type { ActionMemory } from '../../lib/action-memory.js'
 import { ZendeskError } from '../../zendesk/errors.js'
 import { resultAt, type JobResult } from '../../zendesk/job-statuses.js'
-import {
-  createMany,
-  listByExternalId,
-  TICKETS_BULK_MAX,
-  type ZendeskTicketInput,
-} from '../../zendesk/tickets.js'
+import { createMany, TICKETS_BULK_MAX, type ZendeskTicketInput } from '../../zendesk/tickets.js'
 import { showManyByExternalIds } from '../../zendesk/users.js'
 import {
   defineAction,
@@ -61,10 +55,8 @@ import {
   tagList,
   ticketCustomFields,
   ticketFieldCandidates,
+  ticketIdsByExternalId,
 } from '../ticket-values.js'
-
-/** Idempotency lookups sent at once (one per external id: Zendesk has no bulk form). */
-const LOOKUP_CONCURRENCY = 8
 
 /** The action memory's value for an external id being created (`sending:<epoch ms>`). */
 const SENDING = 'sending'
@@ -256,23 +248,20 @@ async function findExisting(
   zendesk: ActionZendesk,
   which: readonly number[],
 ): Promise<Map<string, number>> {
-  const found = new Map<string, number>()
-  await mapLimit(which, LOOKUP_CONCURRENCY, async (i) => {
+  const lookups = which.flatMap((i) => {
     const externalId = records[i]?.ticket.external_id
-    if (externalId === undefined) {
-      return
-    }
-    try {
-      const r = await zendesk.send<{ tickets?: { id: number }[] }>(listByExternalId(externalId, 1))
-      const first = r.body.tickets?.[0]
-      if (first) {
-        found.set(externalId, first.id)
-        outcomes[i] = alreadyCreated(first.id, externalId)
-      }
-    } catch (err) {
-      outcomes[i] = err
-    }
+    return externalId === undefined ? [] : [[i, externalId] as const]
   })
+  // Page size 1: any match will do.
+  const ids = await ticketIdsByExternalId(zendesk, lookups, outcomes, 1)
+  const found = new Map<string, number>()
+  for (const [i, externalId] of lookups) {
+    const first = ids.get(i)?.[0]
+    if (first !== undefined) {
+      found.set(externalId, first)
+      outcomes[i] = alreadyCreated(first, externalId)
+    }
+  }
   return found
 }
 

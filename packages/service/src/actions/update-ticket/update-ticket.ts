@@ -1,8 +1,6 @@
-import { mapLimit } from '../../lib/map-limit.js'
 import { AppError, ERROR_KINDS } from '../../errors.js'
 import { ZendeskError } from '../../zendesk/errors.js'
 import {
-  listByExternalId,
   TICKETS_BULK_MAX,
   update,
   updateMany,
@@ -20,10 +18,8 @@ import {
   tagList,
   ticketCustomFields,
   ticketFieldCandidates,
+  ticketIdsByExternalId,
 } from '../ticket-values.js'
-
-/** External-id lookups sent at once (Zendesk has no bulk lookup of tickets by external id). */
-const LOOKUP_CONCURRENCY = 8
 
 const fields = {
   ticketId: {
@@ -219,25 +215,24 @@ async function resolveTargets(
   zendesk: ActionZendesk,
 ): Promise<number[][]> {
   const ids: number[][] = records.map((r) => ('id' in r.target ? [r.target.id] : []))
-  await mapLimit(records, LOOKUP_CONCURRENCY, async (_record, i) => {
-    const target = records[i]?.target
-    if (target === undefined || !('externalId' in target)) {
-      return
+  const lookups = records.flatMap((r, i) =>
+    'externalId' in r.target ? [[i, r.target.externalId] as const] : [],
+  )
+  const found = await ticketIdsByExternalId(zendesk, lookups, outcomes)
+  for (const [i, externalId] of lookups) {
+    const list = found.get(i)
+    if (list === undefined) {
+      continue
     }
-    try {
-      const r = await zendesk.send<{ tickets?: { id: number }[] }>(listByExternalId(target.externalId))
-      ids[i] = (r.body.tickets ?? []).map((t) => t.id)
-      if (ids[i].length === 0) {
-        outcomes[i] = new AppError(
-          ERROR_KINDS.rejected,
-          'ZD_TICKET_NOT_FOUND',
-          `no ticket with external_id "${target.externalId}"`,
-        )
-      }
-    } catch (err) {
-      outcomes[i] = err
+    ids[i] = list
+    if (list.length === 0) {
+      outcomes[i] = new AppError(
+        ERROR_KINDS.rejected,
+        'ZD_TICKET_NOT_FOUND',
+        `no ticket with external_id "${externalId}"`,
+      )
     }
-  })
+  }
   return ids
 }
 
