@@ -52,6 +52,30 @@ export function keyHolder(): Pick<ActionMemory, 'hold' | 'release'> {
   }
 }
 
+/** What a backend keeps of one action in one destination (the in-process marks come on top). */
+export type StoredMemory = Omit<ActionMemory, 'hold' | 'release'>
+
+/**
+ * A store over a backend: one memory per destination and action, made on first use and kept, so
+ * that its in-process marks (`keyHolder`) are shared by every batch of that action.
+ */
+export function memoryStore(
+  stored: (destinationId: string, actionId: string) => StoredMemory,
+): ActionMemoryStore {
+  const memories = new Map<string, ActionMemory>()
+  return {
+    of(destinationId, actionId) {
+      const id = JSON.stringify([destinationId, actionId])
+      let m = memories.get(id)
+      if (!m) {
+        m = { ...keyHolder(), ...stored(destinationId, actionId) }
+        memories.set(id, m)
+      }
+      return m
+    },
+  }
+}
+
 /** A memory that lives as long as the process (tests; nothing survives a restart). */
 export function inProcessActionMemory(): ActionMemory {
   const values = new Map<string, string>()

@@ -6,7 +6,7 @@
  */
 import type Database from 'better-sqlite3'
 
-import { keyHolder, type ActionMemory, type ActionMemoryStore } from '../lib/action-memory.js'
+import { memoryStore, type ActionMemoryStore } from '../lib/action-memory.js'
 import type { Clock } from '../lib/clock.js'
 
 /** Keys read at once. */
@@ -44,37 +44,24 @@ export function openActionMemory(db: Database.Database, clock: Clock): ActionMem
       remove.run(destinationId, actionId, k)
     }
   })
-  const memories = new Map<string, ActionMemory>()
-  return {
-    of(destinationId, actionId) {
-      const id = JSON.stringify([destinationId, actionId])
-      const known = memories.get(id)
-      if (known) {
-        return known
+  return memoryStore((destinationId, actionId) => ({
+    recall(keys) {
+      const out = new Map<string, string>()
+      for (let i = 0; i < keys.length; i += RECALL_CHUNK) {
+        const part = JSON.stringify(keys.slice(i, i + RECALL_CHUNK))
+        for (const row of select.all(destinationId, actionId, part)) {
+          out.set(row.key, row.value)
+        }
       }
-      const m: ActionMemory = {
-        ...keyHolder(),
-        recall(keys) {
-          const out = new Map<string, string>()
-          for (let i = 0; i < keys.length; i += RECALL_CHUNK) {
-            const part = JSON.stringify(keys.slice(i, i + RECALL_CHUNK))
-            for (const row of select.all(destinationId, actionId, part)) {
-              out.set(row.key, row.value)
-            }
-          }
-          return Promise.resolve(out)
-        },
-        remember(entries) {
-          writeAll(destinationId, actionId, [...entries], clock.now())
-          return Promise.resolve()
-        },
-        forget(keys) {
-          removeAll(destinationId, actionId, keys)
-          return Promise.resolve()
-        },
-      }
-      memories.set(id, m)
-      return m
+      return Promise.resolve(out)
     },
-  }
+    remember(entries) {
+      writeAll(destinationId, actionId, [...entries], clock.now())
+      return Promise.resolve()
+    },
+    forget(keys) {
+      removeAll(destinationId, actionId, keys)
+      return Promise.resolve()
+    },
+  }))
 }

@@ -5,7 +5,7 @@
  * they resolve.
  */
 import type { PgPool } from '../db/pg.js'
-import { keyHolder, type ActionMemory, type ActionMemoryStore } from '../lib/action-memory.js'
+import { memoryStore, type ActionMemoryStore } from '../lib/action-memory.js'
 import type { Clock } from '../lib/clock.js'
 
 const RECALL = `
@@ -23,50 +23,37 @@ const FORGET = `
   DELETE FROM action_memory WHERE destination_id = $1 AND action_id = $2 AND key = ANY($3::text[])`
 
 export function openPgActionMemory(pool: PgPool, clock: Clock): ActionMemoryStore {
-  const memories = new Map<string, ActionMemory>()
-  return {
-    of(destinationId, actionId) {
-      const id = JSON.stringify([destinationId, actionId])
-      const known = memories.get(id)
-      if (known) {
-        return known
+  return memoryStore((destinationId, actionId) => ({
+    async recall(keys) {
+      if (keys.length === 0) {
+        return new Map()
       }
-      const m: ActionMemory = {
-        ...keyHolder(),
-        async recall(keys) {
-          if (keys.length === 0) {
-            return new Map()
-          }
-          const { rows } = await pool.query<{ key: string; value: string }>(RECALL, [
-            destinationId,
-            actionId,
-            [...keys],
-          ])
-          return new Map(rows.map((r) => [r.key, r.value]))
-        },
-        async remember(entries) {
-          // One row per key (the last value wins): an upsert may not touch a row twice.
-          const latest = new Map(entries)
-          if (latest.size === 0) {
-            return
-          }
-          await pool.query(REMEMBER, [
-            destinationId,
-            actionId,
-            [...latest.keys()],
-            [...latest.values()],
-            clock.now(),
-          ])
-        },
-        async forget(keys) {
-          if (keys.length === 0) {
-            return
-          }
-          await pool.query(FORGET, [destinationId, actionId, [...keys]])
-        },
-      }
-      memories.set(id, m)
-      return m
+      const { rows } = await pool.query<{ key: string; value: string }>(RECALL, [
+        destinationId,
+        actionId,
+        [...keys],
+      ])
+      return new Map(rows.map((r) => [r.key, r.value]))
     },
-  }
+    async remember(entries) {
+      // One row per key (the last value wins): an upsert may not touch a row twice.
+      const latest = new Map(entries)
+      if (latest.size === 0) {
+        return
+      }
+      await pool.query(REMEMBER, [
+        destinationId,
+        actionId,
+        [...latest.keys()],
+        [...latest.values()],
+        clock.now(),
+      ])
+    },
+    async forget(keys) {
+      if (keys.length === 0) {
+        return
+      }
+      await pool.query(FORGET, [destinationId, actionId, [...keys]])
+    },
+  }))
 }
