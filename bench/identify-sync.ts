@@ -15,6 +15,8 @@ export { BULK_SIZE, ENTERPRISE_PER_MINUTE, MAX_JOBS_IN_FLIGHT } from './lib/kit.
 
 export interface SyncSettings extends ScenarioSettings {
   users: number
+  /** Print every Zendesk request (ms from the first event sent, status, path) to stderr. */
+  timeline?: boolean
 }
 
 export interface IdentifySyncResult {
@@ -91,6 +93,11 @@ export async function identifySync(s: SyncSettings): Promise<IdentifySyncResult>
     }
     const t = log.tally
     const heldAt = Math.max(held.lastJobCompletedAt ?? 0, t.lastSingleUpsertAt ?? 0)
+    if (s.timeline === true) {
+      const lines = log.entries.map((e) => `${String(e.at - t0).padStart(6)} ${e.status} ${e.path}`)
+      lines.push(`ingest ended at ${load.endedAt - t0} ms; the emulator held every user at ${heldAt - t0} ms`)
+      process.stderr.write(`${lines.join('\n')}\n`)
+    }
     const wall = (heldAt - t0) / 1000
     const requestsPer1000 = (t.total / s.users) * 1000
     const ratio = wall / bound.bound

@@ -3,7 +3,7 @@
  *
  *   npm run bench -- [--json] [scenario ...] [--users N] [--baseline-users N] [--ingest-events N]
  *                    [--memory-events N] [--concurrency N] [--job-delay-ms N] [--time-scale X]
- *                    [--dist] [--profile DIR]
+ *                    [--dist] [--profile DIR] [--timeline]
  *
  * With --json, one JSON object per scenario on its own line of stdout, with a `scenario` field;
  * without, a readable table. With no scenario named, all run. Progress goes to stderr.
@@ -76,6 +76,8 @@ Options:
                          builds first with npm run build and runs dist/, as npm start does)
   --profile DIR          write V8 CPU profiles of the service and the emulator into DIR
                          (summarise with: node --import tsx bench/profile-summary.ts DIR/service)
+  --timeline             identify-sync: print every Zendesk request (ms from the first event sent,
+                         status, path) to stderr
 `
 
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
@@ -130,6 +132,7 @@ async function main(): Promise<void> {
       'time-scale': { type: 'string' },
       source: { type: 'boolean', default: false },
       profile: { type: 'string' },
+      timeline: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -179,6 +182,7 @@ async function main(): Promise<void> {
       users: positiveInt('users', values.users, 10_000),
       timeScale,
       concurrency: concurrency ?? 4,
+      timeline: values.timeline,
     })
     return sync
   }

@@ -43,6 +43,8 @@ export class EmulatorLog {
     lastSingleUpsertAt: null,
   }
   private seq = 0
+  /** Every request seen: epoch ms, path without its query, status (for `--timeline`). */
+  readonly entries: { at: number; path: string; status: number }[] = []
   private readonly agent: Agent
   private readonly url: string
 
@@ -62,6 +64,7 @@ export class EmulatorLog {
     for (const e of r.requests) {
       this.seq = Math.max(this.seq, e.seq)
       const at = Date.parse(e.time)
+      this.entries.push({ at, path: e.path.split('?')[0] ?? '', status: e.status })
       t.lastRequestAt = Math.max(t.lastRequestAt ?? at, at)
       if (e.status === 429) {
         t.rateLimited += 1

@@ -18,7 +18,7 @@ import type { ActionMemoryStore } from '../lib/action-memory.js'
 import type { Clock } from '../lib/clock.js'
 import { openPgQueue } from '../queue/pg-queue.js'
 import type { Queue } from '../queue/queue.js'
-import { openSqliteQueue } from '../queue/sqlite-queue.js'
+import { openThreadedSqliteQueue } from '../queue/threaded-sqlite-queue.js'
 import { openActionMemory } from '../store/action-memory.js'
 import { openSqliteActivationStore, type ActivationStore } from '../store/activations.js'
 import { openDeliveryLog, type DeliveryLog } from '../store/delivery-log.js'
@@ -116,7 +116,8 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
 
   mkdirSync(opts.dataDir, { recursive: true })
   const path = join(opts.dataDir, 'zendesk-destination.sqlite')
-  const queue = openSqliteQueue({ path, clock: opts.clock, ...windows })
+  // The queue's connection works in a thread of its own, off the event loop of ingest and delivery.
+  const queue = await openThreadedSqliteQueue({ path, clock: opts.clock, ...windows })
   const storeDb = new Database(path)
   storeDb.pragma('journal_mode = WAL')
   storeDb.pragma('busy_timeout = 5000')

@@ -10,8 +10,9 @@
  *   enqueues of a few thousand jobs take milliseconds; `purge` works in chunks and yields.
  * - Ordering (queue.ts): a ready job is claimable when no earlier job of its destination and
  *   ordering key is leased, parked, or ready but not yet available. `claim` walks the ready jobs
- *   of the destination in id order and asks the small `jobs_blockers` index (leased and parked
- *   jobs only) about each candidate; a ready job that is not yet available blocks its key for the
+ *   of the destination in id order against the small `jobs_blockers` index (leased and parked
+ *   jobs only): a bulk claim reads each key's earliest blocker from it once, a small claim asks
+ *   it about each candidate; a ready job that is not yet available blocks its key for the
  *   rest of the walk. The walk's cost grows with the ready jobs it steps over before it has
  *   `limit` claimable ones: jobs waiting for a retry, and jobs whose key is blocked (measured
  *   here: ~5 ms for 500 jobs out of 1,000,000 queued; ~50 ms when 100,000 blocked jobs come
@@ -140,6 +141,15 @@ const READY_PAGE = `
   WHERE destination_id = ? AND state = 'ready' AND id > ?
   ORDER BY id LIMIT ?`
 
+/**
+ * The blockers of a destination (leased and parked jobs) by key, from the small `jobs_blockers`
+ * index, in (key, id) order: the first row of a key is its earliest blocker.
+ */
+const BLOCKERS = `
+  SELECT ordering_key, id FROM jobs
+  WHERE destination_id = ? AND state IN ('leased', 'parked')
+  ORDER BY ordering_key, id LIMIT ?`
+
 const HAS_EARLIER_BLOCKER = `
   SELECT 1 FROM jobs
   WHERE destination_id = ? AND ordering_key = ? AND id < ? AND state IN ('leased', 'parked')
@@ -202,7 +212,8 @@ const PURGE_DEDUPE_CHUNK = `
 
 const PURGE_CHUNK_SIZE = 5_000
 
-interface JobRow {
+/** A job as a row of the `jobs` table (its payload as JSON). */
+export interface JobRow {
   id: number
   destination_id: string
   ordering_key: string
@@ -216,6 +227,15 @@ interface JobRow {
   created_at: number
   updated_at: number
 }
+
+/**
+ * A claim of at least this many jobs reads the destination's blockers once (up to
+ * `BLOCKER_SCAN_MAX` of them) instead of asking the index about each candidate: for a bulk claim
+ * of 1,000 jobs with 3,800 in flight, one scan took a fraction of the ~10 ms of 1,000 lookups.
+ * More blockers than that (a large parked backlog) and the walk asks per candidate.
+ */
+const BLOCKER_SCAN_MIN_LIMIT = 50
+const BLOCKER_SCAN_MAX = 20_000
 
 /** READY_PAGE in raw mode: id, ordering_key, available_at. */
 type ReadyRow = [id: number, orderingKey: string, availableAt: number]
@@ -272,11 +292,11 @@ export class SqliteQueue implements Queue {
   }
 
   enqueue(jobs: NewJob[]): Promise<EnqueueResult> {
-    return settle(() => this.enqueueNow(jobs))
+    return settle(() => this.enqueueRows(jobs.map(serializeJob)))
   }
 
   claim(opts: ClaimOptions): Promise<Job[]> {
-    return settle(() => this.claimNow(opts))
+    return settle(() => this.claimRows(opts).map(toJob))
   }
 
   extendLease(ids: number[], leaseMs: number): Promise<void> {
@@ -341,13 +361,23 @@ export class SqliteQueue implements Queue {
 
   get(id: number): Promise<Job | null> {
     return settle(() => {
-      const row = this.statements.selectJob.get(id)
-      return row === undefined ? null : toJob(row)
+      const row = this.getRow(id)
+      return row === null ? null : toJob(row)
     })
   }
 
   list(destinationId: string, state: JobState, limit: number): Promise<Job[]> {
-    return settle(() => this.statements.listJobs.all(destinationId, state, limit).map(toJob))
+    return settle(() => this.listRows(destinationId, state, limit).map(toJob))
+  }
+
+  /** `get` with the payload left as JSON (the thread of threaded-sqlite-queue.ts). */
+  getRow(id: number): JobRow | null {
+    return this.statements.selectJob.get(id) ?? null
+  }
+
+  /** `list` with the payloads left as JSON. */
+  listRows(destinationId: string, state: JobState, limit: number): JobRow[] {
+    return this.statements.listJobs.all(destinationId, state, limit)
   }
 
   counts(destinationId?: string): Promise<QueueCounts> {
@@ -396,7 +426,8 @@ export class SqliteQueue implements Queue {
     })
   }
 
-  private enqueueNow(jobs: NewJob[]): EnqueueResult {
+  /** `enqueue` of jobs whose payloads are JSON already. */
+  enqueueRows(jobs: SerializedJob[]): EnqueueResult {
     if (jobs.length === 0) {
       return { inserted: 0, duplicates: 0 }
     }
@@ -412,9 +443,7 @@ export class SqliteQueue implements Queue {
         ) {
           continue
         }
-        // JSON.stringify(undefined) is undefined: an absent payload is stored as null.
-        const payload = (JSON.stringify(job.payload) as string | undefined) ?? 'null'
-        s.insertJob.run(job.destinationId, job.orderingKey, job.dedupeKey, payload, now, now, now)
+        s.insertJob.run(job.destinationId, job.orderingKey, job.dedupeKey, job.payloadJson, now, now, now)
         inserted++
       }
       s.addToBacklog.run(inserted)
@@ -422,7 +451,8 @@ export class SqliteQueue implements Queue {
     })
   }
 
-  private claimNow({ destinationId, limit, leaseMs }: ClaimOptions): Job[] {
+  /** `claim` with the payloads left as JSON. */
+  claimRows({ destinationId, limit, leaseMs }: ClaimOptions): JobRow[] {
     const s = this.statements
     return this.write(() => {
       const now = this.clock.now()
@@ -431,6 +461,11 @@ export class SqliteQueue implements Queue {
         return []
       }
       const picked: number[] = []
+      const earliestBlocker = limit >= BLOCKER_SCAN_MIN_LIMIT ? this.blockersOf(destinationId) : null
+      const blockedByEarlier =
+        earliestBlocker === null
+          ? (key: string, id: number) => s.hasEarlierBlocker.get(destinationId, key, id) !== undefined
+          : (key: string, id: number) => (earliestBlocker.get(key) ?? Infinity) < id
       // Keys with an earlier job that is leased, parked or not yet available: every later job of
       // such a key is blocked too, for the rest of this walk.
       const blockedKeys = new Set<string>()
@@ -443,7 +478,7 @@ export class SqliteQueue implements Queue {
           if (blockedKeys.has(key)) {
             continue
           }
-          if (availableAt > now || s.hasEarlierBlocker.get(destinationId, key, id) !== undefined) {
+          if (availableAt > now || blockedByEarlier(key, id)) {
             blockedKeys.add(key)
             continue
           }
@@ -459,10 +494,28 @@ export class SqliteQueue implements Queue {
       if (picked.length === 0) {
         return []
       }
-      const leased = s.leaseJobs.all(now + leaseMs, now, JSON.stringify(picked)).map(toJob)
+      const leased = s.leaseJobs.all(now + leaseMs, now, JSON.stringify(picked))
       // RETURNING gives no order guarantee.
       return leased.sort((a, b) => a.id - b.id)
     })
+  }
+
+  /**
+   * Each key's earliest blocker (leased or parked job) of the destination, or null when there are
+   * more than `BLOCKER_SCAN_MAX` (the walk then asks the index per candidate).
+   */
+  private blockersOf(destinationId: string): Map<string, number> | null {
+    const rows = this.statements.blockers.all(destinationId, BLOCKER_SCAN_MAX + 1)
+    if (rows.length > BLOCKER_SCAN_MAX) {
+      return null
+    }
+    const earliest = new Map<string, number>()
+    for (const [key, id] of rows) {
+      if (!earliest.has(key)) {
+        earliest.set(key, id)
+      }
+    }
+    return earliest
   }
 
   /** Runs `work` in a BEGIN IMMEDIATE transaction (takes the write lock up front). */
@@ -480,6 +533,7 @@ function prepareStatements(db: Database.Database) {
     expireLeases: db.prepare<[number, number]>(EXPIRE_LEASES),
     // Arrays, not objects: a walk past 100,000 blocked jobs takes ~35% less time.
     readyPage: db.prepare<[string, number, number], ReadyRow>(READY_PAGE).raw(),
+    blockers: db.prepare<[string, number], [orderingKey: string, id: number]>(BLOCKERS).raw(),
     hasEarlierBlocker: db.prepare<[string, string, number], number>(HAS_EARLIER_BLOCKER).pluck(),
     leaseJobs: db.prepare<[number, number, string], JobRow>(LEASE_JOBS),
     extendLeases: db.prepare<[number, number, string]>(EXTEND_LEASES),
@@ -527,7 +581,25 @@ function migrate(db: Database.Database): number {
     .immediate()
 }
 
-function toJob(row: JobRow): Job {
+/** A new job with its payload as JSON, as `enqueueRows` takes it. */
+export interface SerializedJob {
+  destinationId: string
+  orderingKey: string
+  dedupeKey: string | null
+  payloadJson: string
+}
+
+export function serializeJob(job: NewJob): SerializedJob {
+  return {
+    destinationId: job.destinationId,
+    orderingKey: job.orderingKey,
+    dedupeKey: job.dedupeKey,
+    // JSON.stringify(undefined) is undefined: an absent payload is stored as null.
+    payloadJson: JSON.stringify(job.payload) ?? 'null',
+  }
+}
+
+export function toJob(row: JobRow): Job {
   return {
     id: row.id,
     destinationId: row.destination_id,

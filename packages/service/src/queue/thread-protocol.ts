@@ -1,0 +1,70 @@
+/**
+ * What the main thread and the queue's thread (threaded-sqlite-queue.ts, sqlite-queue-thread.ts)
+ * say to each other: one request per Queue method, answered in order, and errors as plain data
+ * that become the same errors again on the main thread (an AppError keeps its kind and code, a
+ * SQLite error its code).
+ */
+import { AppError, ERROR_KINDS, type ErrorKind } from '../errors.js'
+import type { ClaimOptions, JobState, QueueWindows } from './queue.js'
+import type { SerializedJob, SqliteSynchronous } from './sqlite-queue.js'
+
+export interface QueueThreadData {
+  options: QueueWindows & { path: string; synchronous?: SqliteSynchronous; busyTimeoutMs?: number }
+}
+
+export type QueueThreadRequest =
+  | { op: 'enqueue'; jobs: SerializedJob[] }
+  | { op: 'claim'; opts: ClaimOptions }
+  | { op: 'extendLease'; ids: number[]; leaseMs: number }
+  | { op: 'complete'; ids: number[] }
+  | { op: 'retry'; id: number; availableAt: number; error: string; spendAttempt?: boolean }
+  | { op: 'fail'; id: number; error: string }
+  | { op: 'park'; ids: number[]; reason: string }
+  | { op: 'unpark'; destinationId: string }
+  | { op: 'replay'; destinationId: string; ids?: number[] }
+  | { op: 'get'; id: number }
+  | { op: 'list'; destinationId: string; state: JobState; limit: number }
+  | { op: 'counts'; destinationId?: string }
+  | { op: 'backlog' }
+  | { op: 'purge'; olderThanMs?: number }
+  | { op: 'close' }
+
+export interface SerializedError {
+  name: string
+  message: string
+  code?: string
+  kind?: ErrorKind
+  stack?: string
+}
+
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof AppError) {
+    return { name: err.name, message: err.message, code: err.code, kind: err.kind, ...stackOf(err) }
+  }
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code
+    return {
+      name: err.name,
+      message: err.message,
+      ...(typeof code === 'string' ? { code } : {}),
+      ...stackOf(err),
+    }
+  }
+  return { name: 'Error', message: String(err) }
+}
+
+function stackOf(err: Error): { stack?: string } {
+  return err.stack === undefined ? {} : { stack: err.stack }
+}
+
+export function deserializeError(e: SerializedError): Error {
+  const err =
+    e.name === 'AppError'
+      ? new AppError(e.kind ?? ERROR_KINDS.internal, e.code ?? 'QUEUE_ERROR', e.message)
+      : Object.assign(new Error(e.message), e.code === undefined ? {} : { code: e.code })
+  err.name = e.name
+  if (e.stack !== undefined) {
+    err.stack = e.stack
+  }
+  return err
+}

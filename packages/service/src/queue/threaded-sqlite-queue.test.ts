@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+import { afterAll, describe, expect, test } from 'vitest'
+
+import { AppError } from '../errors.js'
+import { FakeClock } from '../lib/clock.js'
+import { describeQueueContract } from './queue.contract.js'
+import { openSqliteQueue } from './sqlite-queue.js'
+import { openThreadedSqliteQueue } from './threaded-sqlite-queue.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'zdd-threaded-queue-'))
+let files = 0
+const WINDOWS = { retentionMs: 7 * 86_400_000, dedupeWindowMs: 86_400_000 }
+
+function freshPath(): string {
+  files++
+  return join(dir, `queue-${files}.db`)
+}
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true })
+})
+
+describeQueueContract('sqlite in a worker thread', (clock, windows) =>
+  openThreadedSqliteQueue({ path: freshPath(), clock, ...windows }),
+)
+
+describe('the queue in a worker thread', () => {
+  test('shares the file with the in-process queue: what one commits the other reads', async () => {
+    const path = freshPath()
+    const clock = new FakeClock()
+    const threaded = await openThreadedSqliteQueue({ path, clock, ...WINDOWS })
+    const local = openSqliteQueue({ path, clock, ...WINDOWS })
+    try {
+      expect(threaded.info).toMatchObject({ journalMode: 'wal', synchronous: 'NORMAL' })
+      await threaded.enqueue([
+        { destinationId: 'd1', orderingKey: 'A', dedupeKey: 'm1', payload: { a: [1, 'x'] } },
+      ])
+      const [job] = await local.claim({ destinationId: 'd1', limit: 10, leaseMs: 1000 })
+      expect(job).toMatchObject({ orderingKey: 'A', payload: { a: [1, 'x'] }, state: 'leased' })
+      expect((await threaded.get(job!.id))?.leasedUntil).toBe(clock.now() + 1000)
+    } finally {
+      await local.close()
+      await threaded.close()
+    }
+  })
+
+  test("takes its time from the main thread's clock", async () => {
+    const clock = new FakeClock()
+    const q = await openThreadedSqliteQueue({ path: freshPath(), clock, ...WINDOWS })
+    try {
+      clock.advance(123_456)
+      await q.enqueue([{ destinationId: 'd1', orderingKey: 'A', dedupeKey: null, payload: null }])
+      const [job] = await q.list('d1', 'ready', 10)
+      expect(job).toMatchObject({ createdAt: clock.now(), availableAt: clock.now(), payload: null })
+    } finally {
+      await q.close()
+    }
+  })
+
+  test('a file it cannot open fails the open with the reason, and stops the thread', async () => {
+    const err: unknown = await openThreadedSqliteQueue({
+      path: dir, // a folder, not a file
+      clock: new FakeClock(),
+      ...WINDOWS,
+    }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(Error)
+    expect((err as { code?: string }).code).toBe('SQLITE_CANTOPEN')
+  })
+
+  test('errors keep their kind and code across the thread', async () => {
+    const q = await openThreadedSqliteQueue({ path: freshPath(), clock: new FakeClock(), ...WINDOWS })
+    await q.close()
+    const err: unknown = await q.backlog().catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(AppError)
+    expect(err).toMatchObject({ code: 'QUEUE_CLOSED' })
+  })
+})

@@ -1,0 +1,241 @@
+/**
+ * The embedded SQLite queue (sqlite-queue.ts) run in a worker thread, the service's default on
+ * SQLite. better-sqlite3 is synchronous: in the main thread every enqueue, claim and settlement
+ * blocks the event loop that also parses ingest requests and runs delivery. Here the queue's own
+ * connection lives in a thread (sqlite-queue-thread.ts) and the main thread only sends requests
+ * and reads answers, so SQLite's work runs on a second core. On the 2-core machine of the
+ * benchmarks, ingest and delivery share one core less: bench/README.md (`identify-sync`).
+ *
+ * - Same contract as SqliteQueue (queue.contract.ts runs on both): requests run one at a time in
+ *   the order they were sent, each in its own transaction; `enqueue` answers after the commit.
+ * - Time is the main thread's: every request carries `clock.now()`, so an injected clock rules.
+ * - Payloads cross as JSON text: `enqueue` serializes them here (as SqliteQueue does), `claim`,
+ *   `get` and `list` parse them here; the thread never parses a payload.
+ * - The thread holds the process open only while a request waits for its answer.
+ * - If the thread dies (it should not: every request's error is caught and answered), the requests
+ *   waiting fail and later ones fail at once with QUEUE_THREAD_GONE: ingest answers 503 and /ready
+ *   reports the database unavailable, so an orchestrator restarts the process; nothing committed
+ *   is lost.
+ */
+import { Worker } from 'node:worker_threads'
+
+import { AppError, ERROR_KINDS } from '../errors.js'
+import type { Clock } from '../lib/clock.js'
+import type { ClaimOptions, EnqueueResult, Job, JobState, NewJob, Queue, QueueCounts } from './queue.js'
+import {
+  serializeJob,
+  toJob,
+  type JobRow,
+  type SqliteQueueInfo,
+  type SqliteQueueOptions,
+} from './sqlite-queue.js'
+import {
+  deserializeError,
+  type QueueThreadData,
+  type QueueThreadRequest,
+  type SerializedError,
+} from './thread-protocol.js'
+
+type Answer = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError }
+type StartMessage = { type: 'ready'; info: SqliteQueueInfo } | { type: 'failed'; error: SerializedError }
+
+/**
+ * The thread's module next to this one. From the sources (tests, `npm run dev`) it is TypeScript:
+ * a bootstrap registers tsx in the thread first (a worker's execArgv cannot take `--import`).
+ */
+function threadEntry(): { entry: URL | string; eval: boolean } {
+  if (!import.meta.url.endsWith('.ts')) {
+    return { entry: new URL('./sqlite-queue-thread.js', import.meta.url), eval: false }
+  }
+  const url = new URL('./sqlite-queue-thread.ts', import.meta.url)
+  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}) })`
+  return { entry: bootstrap, eval: true }
+}
+
+/** Starts the thread and opens (creating or migrating) the queue file in it. */
+export async function openThreadedSqliteQueue(options: SqliteQueueOptions): Promise<ThreadedSqliteQueue> {
+  const { clock, ...rest } = options
+  const data: QueueThreadData = { options: rest }
+  const entry = threadEntry()
+  const worker = new Worker(entry.entry, {
+    workerData: data,
+    eval: entry.eval,
+    // A small young generation: the thread's garbage is short-lived rows and messages, and the
+    // service's memory budget (bench `memory`) counts this heap too.
+    resourceLimits: { maxYoungGenerationSizeMb: 4 },
+  })
+  const info = await new Promise<SqliteQueueInfo>((resolve, reject) => {
+    const onExit = (code: number) =>
+      reject(
+        new AppError(
+          ERROR_KINDS.internal,
+          'QUEUE_THREAD_GONE',
+          `the queue's thread exited (${code}) at start`,
+        ),
+      )
+    worker.once('error', reject)
+    worker.once('exit', onExit)
+    worker.once('message', (m: StartMessage) => {
+      worker.off('error', reject)
+      worker.off('exit', onExit)
+      if (m.type === 'ready') {
+        resolve(m.info)
+      } else {
+        void worker.terminate()
+        reject(deserializeError(m.error))
+      }
+    })
+  })
+  return new ThreadedSqliteQueue(worker, clock, info)
+}
+
+export class ThreadedSqliteQueue implements Queue {
+  readonly info: SqliteQueueInfo
+
+  private readonly worker: Worker
+  private readonly clock: Clock
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
+  private nextId = 1
+  private gone: Error | null = null
+  private closed = false
+
+  constructor(worker: Worker, clock: Clock, info: SqliteQueueInfo) {
+    this.worker = worker
+    this.clock = clock
+    this.info = info
+    worker.unref()
+    worker.on('message', (a: Answer) => {
+      const p = this.pending.get(a.id)
+      if (!p) {
+        return
+      }
+      this.pending.delete(a.id)
+      if (this.pending.size === 0) {
+        worker.unref()
+      }
+      if (a.ok) {
+        p.resolve(a.value)
+      } else {
+        p.reject(deserializeError(a.error))
+      }
+    })
+    const onGone = (why: string) => {
+      if (this.closed) {
+        return
+      }
+      this.gone = new AppError(ERROR_KINDS.internal, 'QUEUE_THREAD_GONE', `the queue's thread ${why}`)
+      for (const p of this.pending.values()) {
+        p.reject(this.gone)
+      }
+      this.pending.clear()
+    }
+    worker.on('error', (err) => onGone(`failed: ${err.message}`))
+    worker.on('exit', (code) => onGone(`exited (${code})`))
+  }
+
+  enqueue(jobs: NewJob[]): Promise<EnqueueResult> {
+    if (jobs.length === 0) {
+      return Promise.resolve({ inserted: 0, duplicates: 0 })
+    }
+    return this.call({ op: 'enqueue', jobs: jobs.map(serializeJob) }) as Promise<EnqueueResult>
+  }
+
+  async claim(opts: ClaimOptions): Promise<Job[]> {
+    const rows = (await this.call({ op: 'claim', opts })) as JobRow[]
+    return rows.map(toJob)
+  }
+
+  async extendLease(ids: number[], leaseMs: number): Promise<void> {
+    await this.call({ op: 'extendLease', ids, leaseMs })
+  }
+
+  async complete(ids: number[]): Promise<void> {
+    await this.call({ op: 'complete', ids })
+  }
+
+  async retry(id: number, availableAt: number, error: string, spendAttempt?: boolean): Promise<void> {
+    await this.call({
+      op: 'retry',
+      id,
+      availableAt,
+      error,
+      ...(spendAttempt === undefined ? {} : { spendAttempt }),
+    })
+  }
+
+  async fail(id: number, error: string): Promise<void> {
+    await this.call({ op: 'fail', id, error })
+  }
+
+  async park(ids: number[], reason: string): Promise<void> {
+    await this.call({ op: 'park', ids, reason })
+  }
+
+  unpark(destinationId: string): Promise<number> {
+    return this.call({ op: 'unpark', destinationId }) as Promise<number>
+  }
+
+  replay(destinationId: string, ids?: number[]): Promise<number> {
+    return this.call({
+      op: 'replay',
+      destinationId,
+      ...(ids === undefined ? {} : { ids }),
+    }) as Promise<number>
+  }
+
+  async get(id: number): Promise<Job | null> {
+    const row = (await this.call({ op: 'get', id })) as JobRow | null
+    return row === null ? null : toJob(row)
+  }
+
+  async list(destinationId: string, state: JobState, limit: number): Promise<Job[]> {
+    const rows = (await this.call({ op: 'list', destinationId, state, limit })) as JobRow[]
+    return rows.map(toJob)
+  }
+
+  counts(destinationId?: string): Promise<QueueCounts> {
+    return this.call({
+      op: 'counts',
+      ...(destinationId === undefined ? {} : { destinationId }),
+    }) as Promise<QueueCounts>
+  }
+
+  backlog(): Promise<number> {
+    return this.call({ op: 'backlog' }) as Promise<number>
+  }
+
+  purge(olderThanMs?: number): Promise<number> {
+    return this.call({
+      op: 'purge',
+      ...(olderThanMs === undefined ? {} : { olderThanMs }),
+    }) as Promise<number>
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) {
+      return
+    }
+    if (this.gone === null) {
+      await this.call({ op: 'close' })
+    }
+    this.closed = true
+    await this.worker.terminate()
+  }
+
+  private call(request: QueueThreadRequest): Promise<unknown> {
+    if (this.closed) {
+      return Promise.reject(new AppError(ERROR_KINDS.internal, 'QUEUE_CLOSED', 'the queue is closed'))
+    }
+    if (this.gone !== null) {
+      return Promise.reject(this.gone)
+    }
+    const id = this.nextId++
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject })
+      if (this.pending.size === 1) {
+        this.worker.ref()
+      }
+      this.worker.postMessage({ id, now: this.clock.now(), request })
+    })
+  }
+}
