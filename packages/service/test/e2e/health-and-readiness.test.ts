@@ -14,7 +14,17 @@ describe('health and readiness', () => {
     t = await startTestService()
     const health = await (await fetch(`${t.url}/health`)).json()
     expect(health).toMatchObject({ status: 'ok', destinations: [{ id: 'default', mode: 'sandbox' }] })
-    const ready = await fetch(`${t.url}/ready`)
+    // The worker takes over the destination's jobs in its first round, a few queue calls after
+    // the start: until then /ready says it is not delivering yet.
+    let ready = await fetch(`${t.url}/ready`)
+    for (let i = 0; i < 100; i++) {
+      const body = (await ready.clone().json()) as { destinations: { delivering: boolean }[] }
+      if (body.destinations[0]?.delivering === true) {
+        break
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      ready = await fetch(`${t.url}/ready`)
+    }
     expect(ready.status).toBe(200)
     expect(await ready.json()).toEqual({
       status: 'ready',
