@@ -217,6 +217,28 @@ describe('the delivery worker', () => {
     ])
   })
 
+  test('a bulk answer whose in-flight count shows earlier jobs done frees their slots before any poll', async () => {
+    // Zendesk holds at most two jobs here, and the first poll is seconds away (its first guess).
+    const s = await setup({
+      emulator: { jobDelayMs: 300, maxInflightJobs: 2 },
+      worker: { maxBulkJobsInFlight: 2, prefetchBulkCalls: 2, pollIntervalMs: 5_000 },
+    })
+    const users = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => ({ userId: `u${from + i}`, email: `u${from + i}@example.com` }))
+    await s.identify(...users(0, 100))
+    s.worker.start()
+    await s.waitFor(async () => (await s.requests('create_or_update_many')).length === 1)
+    // The first job is done in Zendesk; nothing has polled it.
+    await delay(450)
+    await s.identify(...users(100, 200))
+    s.worker.wake()
+    // Both slots look taken (the first job and the second call), yet the second call's answer
+    // says the account runs one job: the first is done, and the third call goes at once.
+    await s.waitFor(async () => (await s.requests('create_or_update_many')).length === 3, 3_000)
+    expect(await s.requests('job_statuses')).toEqual([])
+    expect((await s.requests('create_or_update_many')).map((r) => r.status)).toEqual([200, 200, 200])
+  })
+
   test('a worker that starts on jobs leased by a process that died delivers them at once', async () => {
     const s = await setup()
     const ids = await s.identify({ userId: 'ann', email: 'ann@example.com', name: 'Ann' })

@@ -27,8 +27,12 @@
  *   goes on once the credentials work.
  * - Slots: a bulk call in flight (or on its way) and a running `perform` each hold one of the
  *   `maxBulkJobsInFlight` slots. While every slot is taken, the worker claims and builds up to
- *   `prefetchBulkCalls` more batches, which wait for a slot and go out as soon as a poll frees
- *   one: the next wave does not wait for a claim and its mapping.
+ *   `prefetchBulkCalls` more batches, which wait for a slot and go out as soon as one is free:
+ *   the next wave does not wait for a claim and its mapping. A slot frees when a poll sees its
+ *   job finished, or earlier when a bulk call's answer shows it: Zendesk's
+ *   `zendesk-ratelimit-inflight-jobs` header counts the account's jobs queued or running, and
+ *   every one of ours in flight beyond that count is done (`learnJobsInFlight`; the poll then
+ *   only settles their records).
  * - Settle: each record settles from its own result in the job status (results are in request
  *   order; a failure is `{id, index, error, details, status: 'Failed'}`); errors become outcomes
  *   in `classifyOutcome` only. A job settles once, after every record it contributed to has
@@ -198,6 +202,19 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
   authProbeMs: 30_000,
 }
 
+/**
+ * The account's jobs queued or running, from `zendesk-ratelimit-inflight-jobs: total=30;
+ * remaining=29; resets=60` (facts §7): total − remaining; null when the header is absent or not
+ * in that form.
+ */
+export function accountJobsInFlight(header: string | undefined): number | null {
+  const m = header === undefined ? null : /total=(\d+);\s*remaining=(\d+)/.exec(header)
+  if (!m) {
+    return null
+  }
+  return Math.max(0, Number(m[1]) - Number(m[2]))
+}
+
 /** Records per bulk call that a claim is sized for (Zendesk's bulk limit). */
 const RECORDS_PER_BULK_CALL = 100
 /** Jobs claimed a round when records go one by one: about a minute of single calls. */
@@ -254,6 +271,8 @@ interface Held {
   error: unknown
   /** What its records left out, said by the actions (`ActionContext.note`): a delivered job's reason. */
   notes?: Set<string>
+  /** The subscriptions that took its event, routed once when it was mapped. */
+  subs?: Subscription[]
 }
 
 export function matchesTrigger(trigger: Trigger, event: SpecEvent): boolean {
@@ -384,6 +403,15 @@ export class DestinationWorker {
   private waiting: { action: AnyAction; items: Item[] }[] = []
   /** Bulk calls on their way (sent, job status not known yet): each holds a slot. */
   private sending = 0
+  /**
+   * How many of the bulk jobs in flight Zendesk has shown to be finished before a poll saw them
+   * (a lower bound): each bulk call's answer says how many jobs the account has queued or running
+   * (`zendesk-ratelimit-inflight-jobs`, facts §7), and every one of ours in flight beyond that
+   * count is done. Their slots are free at once; the next poll settles their records.
+   */
+  private finishedUnpolled = 0
+  /** Bulk calls sent into slots that an answer's in-flight count freed (`stop()` waits for them). */
+  private readonly headerSends = new Set<Promise<void>>()
   /** Records of a partial batch waiting up to `batchWindowMs` for more, per action. */
   private readonly carry = new Map<string, { action: AnyAction; items: Item[]; since: number }>()
   /** The destination's custom fields: the cached lists, and creation when the settings allow. */
@@ -474,6 +502,7 @@ export class DestinationWorker {
       }
     })
     await this.loop
+    await Promise.all(this.headerSends)
     if (!this.cancel.signal.aborted && this.authPausedSince === null) {
       await this.flushCarry(true)
     }
@@ -517,6 +546,7 @@ export class DestinationWorker {
     }
     this.rejectWaiters()
     this.inFlight = []
+    this.finishedUnpolled = 0
   }
 
   private async run(): Promise<void> {
@@ -612,6 +642,7 @@ export class DestinationWorker {
       this.held.clear()
       this.rejectWaiters()
       this.inFlight = []
+      this.finishedUnpolled = 0
       this.waiting = []
       this.toSettle = []
       this.deps.log.info(
@@ -731,7 +762,40 @@ export class DestinationWorker {
    */
   private freeSlots(): number {
     const bulkCalls = this.inFlight.filter((f) => f.waiter === undefined).length
-    return this.opts.maxBulkJobsInFlight - bulkCalls - this.sending - this.performing.size
+    const running = bulkCalls - Math.min(this.finishedUnpolled, bulkCalls)
+    return this.opts.maxBulkJobsInFlight - running - this.sending - this.performing.size
+  }
+
+  /**
+   * Learns from a bulk call's answer how many of our jobs in flight are finished already (see
+   * `finishedUnpolled`), and sends the bulk calls built ahead into the slots that frees. Only
+   * while no perform runs: a perform's job is in flight too but holds its slot until the perform
+   * ends, so its end must not free a bulk call's slot. The count is a lower bound whatever else
+   * happens meanwhile: other integrations' jobs and our calls still on their way only make the
+   * account's count larger, and a job a poll removes is taken off it (`poll`).
+   */
+  private learnJobsInFlight(header: string | undefined): void {
+    const account = accountJobsInFlight(header)
+    if (account === null || this.performing.size > 0) {
+      return
+    }
+    const bulkCalls = this.inFlight.filter((f) => f.waiter === undefined).length
+    const finished = Math.min(bulkCalls, this.inFlight.length - account)
+    if (finished <= this.finishedUnpolled) {
+      return
+    }
+    this.finishedUnpolled = finished
+    if (this.waiting.length > 0 && this.freeSlots() > 0) {
+      const sends = this.drainWaiting()
+        .then(() => undefined)
+        .catch((err: unknown) =>
+          this.deps.log.error({ err, destination: this.d.id }, 'sending a bulk call built ahead failed'),
+        )
+      this.headerSends.add(sends)
+      void sends.finally(() => this.headerSends.delete(sends))
+    }
+    // Slots are free: a round pausing may claim the next batches now.
+    this.wake()
   }
 
   /** Sends bulk calls built ahead while slots are free; returns whether any went. */
@@ -815,6 +879,7 @@ export class DestinationWorker {
       const held = this.held.get(job.id)
       if (held) {
         held.pending = subs.length
+        held.subs = subs
       }
       for (const sub of subs) {
         try {
@@ -950,6 +1015,7 @@ export class DestinationWorker {
         { signal: this.cancel.signal },
       )
       this.inFlight.push({ jobStatusId: r.body.job_status.id, items, sentAt: this.deps.clock.now() })
+      this.learnJobsInFlight(r.headers['zendesk-ratelimit-inflight-jobs'])
     } catch (err) {
       if (this.cancel.signal.aborted) {
         return
@@ -1283,6 +1349,8 @@ export class DestinationWorker {
       polledAt +
       Math.min(MAX_POLL_BACKOFF_MS, this.opts.minPollGapMs * 2 ** Math.min(this.fruitlessPolls, 16))
     this.inFlight = this.inFlight.filter((f) => !done.includes(f))
+    const doneBulk = done.filter((f) => f.waiter === undefined).length
+    this.finishedUnpolled = Math.max(0, this.finishedUnpolled - doneBulk)
     return done.length > 0
   }
 
@@ -1408,10 +1476,10 @@ export class DestinationWorker {
     // One delivery-log row per settled job: what it carried, where it went, its outcome and why.
     const entries: NewDeliveryLogEntry[] = []
     const reported: SettledJob[] = []
-    for (const { job, error } of settled) {
+    for (const { job, error, subs: routed } of settled) {
       const outcome = outcomeOf(error instanceof DeliveryNote ? null : error, job.attempts + 1)
       const event = job.payload as SpecEvent
-      const subs = this.d.subscriptions.filter((s) => takes(s, event))
+      const subs = routed ?? this.d.subscriptions.filter((s) => takes(s, event))
       reported.push({ job, error, outcome, subscriptions: subs })
       const actions = [...new Set(subs.map((s) => s.action.id))]
       const missed = subs.length === 0 ? missesOf(this.d.subscriptions, event) : []
