@@ -822,20 +822,23 @@ export class DestinationWorker {
 
   /**
    * When the next job-status poll is worth a request: when the oldest bulk job in flight should
-   * be done (by the shortest recent finished age). When the last claim took every ready job
-   * (nothing waits for a slot), up to a quarter of a job's duration later if half the jobs in
-   * flight are done by then: jobs sent over time (events that arrive slowly) are then seen by
-   * fewer polls, at no cost to other work. Never before the poll back-off allows.
+   * be done (by the shortest recent finished age). When nothing waits for a slot (the last claim
+   * took every ready job, no built call waits, and a quarter of the slots are free for new work),
+   * up to one job's duration later, or when the last job in flight should be done if that is
+   * sooner: jobs sent over time (events that arrive slowly, performs that each hold a slot until
+   * their job is seen) are then seen by fewer polls, at no cost to other work (ticket-sync: 6–7
+   * polls for 50 jobs instead of 6–9). Never before the poll back-off allows.
    */
   private pollDueAt(): number {
     const expected = this.expectedJobMs()
     const due = this.inFlight.map((f) => f.sentAt + expected).sort((a, b) => a - b)
     const first = due[0] ?? this.deps.clock.now()
-    const half = due[Math.floor((due.length - 1) / 2)] ?? first
+    const last = due[due.length - 1] ?? first
     // Waiting for more jobs to finish pays only while slots are plentiful: when they run short,
     // every slot a poll frees is wanted at once.
-    const unhurried = this.drained && this.freeSlots() >= this.opts.maxBulkJobsInFlight / 2
-    return Math.max(this.nextPollAt, unhurried ? Math.min(half, first + expected / 4) : first)
+    const unhurried =
+      this.drained && this.waiting.length === 0 && this.freeSlots() >= this.opts.maxBulkJobsInFlight / 4
+    return Math.max(this.nextPollAt, unhurried ? Math.min(last, first + expected) : first)
   }
 
   /** How long a bulk job is expected to take: the shortest recent finished age, or a first guess. */
