@@ -96,10 +96,11 @@ function patternFor(name) {
     : [`**/${name}/**`, `./${name}/**`]
 }
 
-// Tests are exempt: they may wire real modules of any layer and start the emulator.
+// Tests are exempt (and their shared set-up, `*-fixture.ts`): they may wire real modules of any
+// layer and start the emulator.
 const layerRules = Object.entries(forbidden).map(([folder, names]) => ({
   files: [`${svc}/${folder}/**/*.ts`],
-  ignores: ['**/*.test.ts', '**/*.contract.ts'],
+  ignores: ['**/*.test.ts', '**/*.contract.ts', '**/*-fixture.ts'],
   rules: {
     'no-restricted-imports': [
       'error',

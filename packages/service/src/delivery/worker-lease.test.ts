@@ -4,30 +4,27 @@
  * and releases the rest; another worker (another node) then takes over with nothing lost.
  * Real pieces: a SQLite queue shared by the two workers, the Zendesk client, the emulator.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { setTimeout as delay } from 'node:timers/promises'
-
-import { createEmulator, type Emulator } from '@zdd/zendesk-emulator'
+import type { Emulator } from '@zdd/zendesk-emulator'
 import { afterEach, describe, expect, test } from 'vitest'
 
-import { upsertUser } from '../actions/upsert-user/upsert-user.js'
-import { systemClock } from '../lib/clock.js'
-import { openSqliteQueue, type SqliteQueue } from '../queue/sqlite-queue.js'
-import type { ZendeskRequest } from '../zendesk/request.js'
-import { createZendeskClient } from '../zendesk/client.js'
-import { ZendeskRateLimiter } from '../zendesk/rate-limiter.js'
-import { DestinationWorker, type Logger, type WorkerOptions } from './worker.js'
+import type { SqliteQueue } from '../queue/sqlite-queue.js'
+import type { DestinationWorker, Logger, WorkerOptions } from './worker.js'
+import {
+  Cleanups,
+  createWorker,
+  DESTINATION,
+  emulatorSender,
+  emulatorUsers,
+  identifyJob,
+  openTempQueue,
+  startEmulator,
+  waitFor,
+  workerDeps,
+} from './worker-fixture.js'
 
-const DESTINATION = 'zd'
-const cleanups: (() => Promise<void>)[] = []
+const cleanups = new Cleanups()
 
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    await cleanup()
-  }
-})
+afterEach(() => cleanups.run())
 
 /** A node's view of its lease, switched by the test; counts how often the worker asked. */
 class SwitchedLease {
@@ -68,31 +65,11 @@ async function setup(): Promise<{
   waitFor<T>(check: () => Promise<T | null | undefined | false>, timeoutMs?: number): Promise<T>
 }> {
   // Bulk jobs take a while, so that a lease can be lost while some are in flight.
-  const emulator = await createEmulator({ jobDelayMs: 150 })
-  cleanups.push(() => emulator.close())
-  const dir = mkdtempSync(join(tmpdir(), 'zdd-worker-lease-'))
-  cleanups.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })))
-  const queue = openSqliteQueue({
-    path: join(dir, 'queue.sqlite'),
-    clock: systemClock,
-    retentionMs: 60_000,
-    dedupeWindowMs: 60_000,
-  })
-  cleanups.push(() => queue.close())
+  const emulator = await startEmulator(cleanups, { jobDelayMs: 150 })
+  const queue = openTempQueue(cleanups, 'zdd-worker-lease-')
 
   const node = (held: boolean, options: Partial<WorkerOptions> = {}): Node => {
-    const client = createZendeskClient({
-      supportBaseUrl: emulator.url,
-      credentials: {
-        kind: 'oauth_client_credentials',
-        clientId: emulator.seed.oauthClientId,
-        clientSecret: emulator.seed.oauthClientSecret,
-      },
-      limiter: new ZendeskRateLimiter({ clock: systemClock }),
-      clock: systemClock,
-      timeoutMs: 60_000,
-    })
-    cleanups.push(() => client.close())
+    const sender = emulatorSender(cleanups, emulator)
     const messages: string[] = []
     const log: Logger = {
       info: (_o, m) => messages.push(m ?? ''),
@@ -100,42 +77,20 @@ async function setup(): Promise<{
       error: (_o, m) => messages.push(m ?? ''),
     }
     const n: Node = { lease: new SwitchedLease(held), sentWithoutLease: 0, sent: 0, messages } as Node
-    const isBulkUpsert = (r: ZendeskRequest): boolean => r.path.includes('create_or_update_many')
-    n.worker = new DestinationWorker(
+    n.worker = createWorker(
+      cleanups,
       {
-        id: DESTINATION,
-        settings: {},
-        subscriptions: [{ action: upsertUser, trigger: upsertUser.defaultTrigger }],
-        zendesk: {
-          send: (req, o) => {
-            if (isBulkUpsert(req)) {
-              n.sent += 1
-              n.sentWithoutLease += n.lease.held ? 0 : 1
-            }
-            return client.send(req, o)
-          },
-          testConnection: () =>
-            client.testConnection().then(
-              () => true,
-              () => false,
-            ),
+        ...sender,
+        send: (req, o) => {
+          if (req.path.includes('create_or_update_many')) {
+            n.sent += 1
+            n.sentWithoutLease += n.lease.held ? 0 : 1
+          }
+          return sender.send(req, o)
         },
       },
-      {
-        queue,
-        clock: systemClock,
-        sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : {}).catch(() => undefined),
-        outcome: {
-          policy: { maxAttempts: 5, maxRetryAfterMs: 60_000 },
-          backoffMs: () => 50,
-          random: () => 0,
-        },
-        log,
-        lease: n.lease,
-        options: { batchWindowMs: 20, pollIntervalMs: 20, ...options },
-      },
+      workerDeps(queue, { log, lease: n.lease, options }),
     )
-    cleanups.push(() => n.worker.stop(0))
     return n
   }
 
@@ -145,19 +100,9 @@ async function setup(): Promise<{
     node,
     async identify(count) {
       await queue.enqueue(
-        Array.from({ length: count }, (_, i) => ({
-          destinationId: DESTINATION,
-          orderingKey: `user:u${i}`,
-          dedupeKey: null,
-          payload: {
-            type: 'identify',
-            userId: `u${i}`,
-            traits: { email: `u${i}@example.com`, name: `User ${i}` },
-            messageId: `m-${i}`,
-            receivedAt: new Date().toISOString(),
-            timestamp: new Date().toISOString(),
-          },
-        })),
+        Array.from({ length: count }, (_, i) =>
+          identifyJob(`u${i}`, { email: `u${i}@example.com`, name: `User ${i}` }, `m-${i}`),
+        ),
       )
     },
     async liveLeases() {
@@ -166,22 +111,9 @@ async function setup(): Promise<{
         .length
     },
     async endUsers() {
-      const state: any = await (await fetch(`${emulator.url}/__emulator/state`)).json()
-      return state.users.filter((u: any) => u.role === 'end-user')
+      return (await emulatorUsers(emulator)).filter((u) => u.role === 'end-user')
     },
-    async waitFor(check, timeoutMs = 20_000) {
-      const deadline = Date.now() + timeoutMs
-      for (;;) {
-        const v = await check()
-        if (v) {
-          return v
-        }
-        if (Date.now() > deadline) {
-          throw new Error('timed out waiting for the condition')
-        }
-        await delay(20)
-      }
-    },
+    waitFor: (check, timeoutMs = 20_000) => waitFor(check, timeoutMs),
   }
 }
 

@@ -3,22 +3,25 @@
  * the Zendesk client, and the emulator in-process. The end-to-end tests (test/e2e) cover the
  * acceptance scenarios through HTTP; these pin the worker's own decisions.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 
-import { createEmulator, type Emulator, type EmulatorOptions } from '@zdd/zendesk-emulator'
+import type { Emulator, EmulatorOptions } from '@zdd/zendesk-emulator'
 import { afterEach, describe, expect, test } from 'vitest'
 
-import { upsertUser } from '../actions/upsert-user/upsert-user.js'
-import { systemClock } from '../lib/clock.js'
-import { openSqliteQueue, type SqliteQueue } from '../queue/sqlite-queue.js'
-import { createZendeskClient, type ZendeskClient } from '../zendesk/client.js'
-import { ZendeskRateLimiter } from '../zendesk/rate-limiter.js'
-import { DestinationWorker, type WorkerOptions } from './worker.js'
-
-const DESTINATION = 'zd'
+import type { SqliteQueue } from '../queue/sqlite-queue.js'
+import type { DestinationWorker, WorkerOptions } from './worker.js'
+import {
+  Cleanups,
+  createWorker,
+  DESTINATION,
+  emulatorSender,
+  identifyJob,
+  openTempQueue,
+  requests,
+  startEmulator,
+  waitFor,
+  workerDeps,
+} from './worker-fixture.js'
 
 interface Setup {
   emulator: Emulator
@@ -30,68 +33,20 @@ interface Setup {
   waitFor<T>(check: () => Promise<T | null | undefined | false>, timeoutMs?: number): Promise<T>
 }
 
-const cleanups: (() => Promise<void>)[] = []
+const cleanups = new Cleanups()
 
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    await cleanup()
-  }
-})
+afterEach(() => cleanups.run())
 
 async function setup(
   opts: { emulator?: EmulatorOptions; worker?: Partial<WorkerOptions> } = {},
 ): Promise<Setup> {
-  const emulator = await createEmulator({ jobDelayMs: 20, ...opts.emulator })
-  cleanups.push(() => emulator.close())
-  const dir = mkdtempSync(join(tmpdir(), 'zdd-worker-'))
-  cleanups.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })))
-  const queue = openSqliteQueue({
-    path: join(dir, 'queue.sqlite'),
-    clock: systemClock,
-    retentionMs: 60_000,
-    dedupeWindowMs: 60_000,
-  })
-  cleanups.push(() => queue.close())
-  const client: ZendeskClient = createZendeskClient({
-    supportBaseUrl: emulator.url,
-    credentials: {
-      kind: 'oauth_client_credentials',
-      clientId: emulator.seed.oauthClientId,
-      clientSecret: emulator.seed.oauthClientSecret,
-    },
-    limiter: new ZendeskRateLimiter({ clock: systemClock }),
-    clock: systemClock,
-    timeoutMs: 60_000,
-  })
-  cleanups.push(() => client.close())
-  const worker = new DestinationWorker(
-    {
-      id: DESTINATION,
-      settings: {},
-      subscriptions: [{ action: upsertUser, trigger: upsertUser.defaultTrigger }],
-      zendesk: {
-        send: (req, o) => client.send(req, o),
-        testConnection: () =>
-          client.testConnection().then(
-            () => true,
-            () => false,
-          ),
-      },
-    },
-    {
-      queue,
-      clock: systemClock,
-      sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : {}).catch(() => undefined),
-      outcome: {
-        policy: { maxAttempts: 5, maxRetryAfterMs: 60_000 },
-        backoffMs: () => 50,
-        random: () => 0,
-      },
-      log: { info: () => {}, warn: () => {}, error: () => {} },
-      options: { batchWindowMs: 20, pollIntervalMs: 20, ...opts.worker },
-    },
+  const emulator = await startEmulator(cleanups, { jobDelayMs: 20, ...opts.emulator })
+  const queue = openTempQueue(cleanups, 'zdd-worker-')
+  const worker = createWorker(
+    cleanups,
+    emulatorSender(cleanups, emulator),
+    workerDeps(queue, { options: opts.worker ?? {} }),
   )
-  cleanups.push(() => worker.stop(0))
   return {
     emulator,
     queue,
@@ -99,42 +54,17 @@ async function setup(
     async identify(...events) {
       const before = new Set((await queue.list(DESTINATION, 'ready', 1000)).map((j) => j.id))
       await queue.enqueue(
-        events.map(({ userId, ...traits }, i) => ({
-          destinationId: DESTINATION,
-          orderingKey: `user:${userId}`,
-          dedupeKey: null,
-          payload: {
-            type: 'identify',
-            userId,
-            traits,
-            messageId: `m-${userId}-${i}-${Math.random()}`,
-            receivedAt: new Date().toISOString(),
-            timestamp: new Date().toISOString(),
-          },
-        })),
+        events.map(({ userId, ...traits }, i) =>
+          identifyJob(userId, traits, `m-${userId}-${i}-${Math.random()}`),
+        ),
       )
       return (await queue.list(DESTINATION, 'ready', 1000))
         .map((j) => j.id)
         .filter((id) => !before.has(id))
         .sort((a, b) => a - b)
     },
-    async requests(path) {
-      const body: any = await (await fetch(`${emulator.url}/__emulator/requests?path=${path}`)).json()
-      return body.requests
-    },
-    async waitFor(check, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs
-      for (;;) {
-        const v = await check()
-        if (v) {
-          return v
-        }
-        if (Date.now() > deadline) {
-          throw new Error('timed out waiting for the condition')
-        }
-        await delay(20)
-      }
-    },
+    requests: (path) => requests(emulator, path),
+    waitFor,
   }
 }
 
