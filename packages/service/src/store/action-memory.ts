@@ -56,11 +56,11 @@ export function openActionMemory(db: Database.Database, clock: Clock): ActionMem
       return Promise.resolve(out)
     },
     remember(entries) {
-      writeAll(destinationId, actionId, [...entries], clock.now())
+      writeAll.immediate(destinationId, actionId, [...entries], clock.now())
       return Promise.resolve()
     },
     forget(keys) {
-      removeAll(destinationId, actionId, keys)
+      removeAll.immediate(destinationId, actionId, keys)
       return Promise.resolve()
     },
   }))

@@ -371,20 +371,20 @@ export function openSqliteActivationStore(db: Database.Database): ActivationStor
     record: (entries) =>
       settle(() => {
         if (entries.length > 0) {
-          write(entries)
+          write.immediate(entries)
         }
       }),
     summary: (destinationId) => settle(() => summaryOf(destinationId)),
     acceptMembers: (entries) =>
       settle(() => {
         if (entries.length > 0) {
-          putPendingAll(entries)
+          putPendingAll.immediate(entries)
         }
       }),
     markSeen: (snapshotId, audienceId, personKeys) =>
       settle(() => {
         if (personKeys.length > 0) {
-          markAll(snapshotId, audienceId, personKeys)
+          markAll.immediate(snapshotId, audienceId, personKeys)
         }
       }),
     unseenMembers: (destinationId, audienceId, snapshotId) =>

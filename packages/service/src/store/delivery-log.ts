@@ -244,7 +244,7 @@ export function openDeliveryLog(db: Database.Database, opts: DeliveryLogOptions)
 
   return bufferedDeliveryLog(
     {
-      write: (entries) => settle(() => write(entries)),
+      write: (entries) => settle(() => write.immediate(entries)),
       list: (q) =>
         settle(() => {
           const where: string[] = []

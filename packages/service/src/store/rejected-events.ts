@@ -65,7 +65,7 @@ export function openRejectedEventStore(
     add: (entries) =>
       settle(() => {
         if (entries.length > 0) {
-          addMany(entries)
+          addMany.immediate(entries)
         }
       }),
     list: (limit) =>
