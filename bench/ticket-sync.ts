@@ -7,18 +7,8 @@
  * RudderStack has no ticket action), which the bench plays itself on a fresh emulator for fewer
  * events, paced to the account limit.
  */
-import { lastJobCompletedAt, segmentEnvelope } from './lib/kit.js'
-import { getJson } from './lib/load.js'
-import {
-  bulkLowerBound,
-  classifyBy,
-  runEventSync,
-  runPerEventBaseline,
-  syncFigures,
-  waitUntilHeld,
-  type BaselineResult,
-  type EventSyncSettings,
-} from './lib/scenario.js'
+import { benchUserOf, userEvent } from './lib/kit.js'
+import { bulkLowerBound, runEventSync, type EventSyncSettings } from './lib/scenario.js'
 
 export type TicketSyncSettings = EventSyncSettings
 
@@ -32,12 +22,6 @@ export const TICKET_SYNC_TARGET = 12
 export function ticketLowerBound(events: number, timeScale: number, jobDelayMs: number) {
   return bulkLowerBound(events, { timeScale, jobDelayMs }, { requests: 1, jobs: 1 })
 }
-
-const classify = classifyBy([
-  ['/job_statuses', 'job_polls'],
-  ['/tickets/create_many', 'ticket_creates'],
-  [(method, path) => method === 'GET' && /\/tickets(\.json)?$/.test(path), 'ticket_lookups'],
-])
 
 const externalIdOf = (runId: string, i: number): string => `${runId}-ticket-${i}`
 
@@ -53,87 +37,65 @@ function ticketProperties(runId: string, i: number): Record<string, unknown> {
 
 /** A "Ticket Created" track as `@segment/analytics-node` sends it; the requester is the person. */
 function ticketEvent(runId: string, i: number, sentAt: string): Record<string, unknown> {
-  const envelope = segmentEnvelope(`${runId}-msg-${i}`, sentAt)
-  return {
-    ...envelope,
+  return userEvent(runId, i, sentAt, {
     type: 'track',
     event: 'Ticket Created',
-    userId: `${runId}-user-${i}`,
     properties: ticketProperties(runId, i),
-    context: {
-      ...(envelope.context as object),
-      traits: { email: `${runId}.user${i}@example.com`, name: `Bench User ${i}` },
-    },
-  }
-}
-
-/** The baseline: one `POST tickets` per event, one at a time, at the account limit. */
-function perEventBaseline(s: TicketSyncSettings): Promise<BaselineResult> {
-  return runPerEventBaseline(s, {
-    events: s.baselineEvents,
-    runIdPrefix: 'kbase',
-    intro: `ticket-sync baseline: ${s.baselineEvents} tickets, ${PEER_CALLS_PER_TICKET} call each`,
-    perEvent: async (client, runId, i) => {
-      const p = ticketProperties(runId, i)
-      await client.call('POST', 'tickets', {
-        ticket: {
-          subject: p.subject,
-          comment: { body: p.comment },
-          priority: p.priority,
-          tags: p.tags,
-          external_id: p.external_id,
-          requester: { email: `${runId}.user${i}@example.com`, name: `Bench User ${i}` },
-        },
-      })
-    },
   })
 }
 
+interface TicketState {
+  tickets: { external_id: string | null }[]
+}
+
+/** The run's tickets the emulator holds; throws if an external id has a second ticket. */
+function heldOf(state: TicketState, runId: string): Record<string, number> {
+  const ids = new Set(
+    state.tickets.flatMap((t) => (t.external_id?.startsWith(`${runId}-ticket-`) ? [t.external_id] : [])),
+  )
+  const duplicates = state.tickets.filter((t) => t.external_id?.startsWith(`${runId}-`)).length - ids.size
+  if (duplicates > 0) {
+    throw new Error(`ticket-sync: ${duplicates} external ids have a second ticket`)
+  }
+  return { tickets: ids.size }
+}
+
 export function ticketSync(s: TicketSyncSettings): Promise<Record<string, unknown>> {
-  return runEventSync(s, {
+  const bound = ticketLowerBound(s.events, s.timeScale, s.jobDelayMs)
+  return runEventSync<TicketState>(s, {
     scenario: 'ticket-sync',
     runIdPrefix: 'tkt',
     what: '"Ticket Created" tracks',
-    classify,
+    requestKinds: [
+      ['/job_statuses', 'job_polls'],
+      ['/tickets/create_many', 'ticket_creates'],
+      [(method, path) => method === 'GET' && /\/tickets(\.json)?$/.test(path), 'ticket_lookups'],
+    ],
     event: ticketEvent,
-    watch: true,
-    settle: async ({ agent, emulatorUrl, service, counter, runId, load }) => {
-      const bound = ticketLowerBound(s.events, s.timeScale, s.jobDelayMs)
-      let jobs: { status: string; expiresAt?: number }[] = []
-      let held = 0
-      await waitUntilHeld(counter, {
-        scenario: 'ticket-sync',
-        held: async () => {
-          const state = await getJson<{
-            tickets: { external_id: string | null }[]
-            job_statuses: { status: string; expiresAt?: number }[]
-          }>(agent, `${emulatorUrl}/__emulator/state`)
-          jobs = state.job_statuses
-          const ids = new Set(
-            state.tickets.flatMap((t) =>
-              t.external_id?.startsWith(`${runId}-ticket-`) ? [t.external_id] : [],
-            ),
-          )
-          held = ids.size
-          const duplicates =
-            state.tickets.filter((t) => t.external_id?.startsWith(`${runId}-`)).length - ids.size
-          if (duplicates > 0) {
-            throw new Error(`ticket-sync: ${duplicates} external ids have a second ticket`)
-          }
-          return held >= s.events
-        },
-        timeoutMs: Math.max(120_000, bound.bound * 30_000),
-        holds: () => `${held} of ${s.events} tickets`,
-        service,
-      })
-      const doneAt =
-        (await lastJobCompletedAt(agent, emulatorUrl, jobs)) ?? counter.lastRequestAt ?? load.startedAt
-      return syncFigures(
-        { scenario: 'ticket-sync', events: s.events },
-        { unit: 'events', count: s.events, counter, bound, load, doneAt, s, jobs: true, settled: true },
-      )
+    bound,
+    timeoutMs: Math.max(120_000, bound.bound * 30_000),
+    held: heldOf,
+    sync: { bulkJobs: true },
+    // One `POST tickets` per event, one at a time, at the account limit.
+    baseline: {
+      runIdPrefix: 'kbase',
+      what: 'tickets',
+      callsPerEvent: PEER_CALLS_PER_TICKET,
+      perEvent: async (client, runId, i) => {
+        const p = ticketProperties(runId, i)
+        const user = benchUserOf(runId, i)
+        await client.call('POST', 'tickets', {
+          ticket: {
+            subject: p.subject,
+            comment: { body: p.comment },
+            priority: p.priority,
+            tags: p.tags,
+            external_id: p.external_id,
+            requester: { email: user.email, name: user.name },
+          },
+        })
+      },
     },
-    baseline: perEventBaseline,
     requestsTarget: TICKET_SYNC_TARGET,
   })
 }

@@ -6,17 +6,8 @@
  * track: `users/search` by email, then `users/{id}/events`), which the bench plays itself on a
  * fresh emulator for fewer events, paced to the account limit.
  */
-import { accountRatePerSecond, ENTERPRISE_PER_MINUTE, segmentEnvelope, type SeedUser } from './lib/kit.js'
-import { getJson } from './lib/load.js'
-import {
-  classifyBy,
-  runEventSync,
-  runPerEventBaseline,
-  syncFigures,
-  waitUntilHeld,
-  type BaselineResult,
-  type EventSyncSettings,
-} from './lib/scenario.js'
+import { accountRatePerSecond, benchUserOf, ENTERPRISE_PER_MINUTE, userEvent } from './lib/kit.js'
+import { runEventSync, type EventSyncSettings } from './lib/scenario.js'
 
 export type TrackSyncSettings = EventSyncSettings
 
@@ -37,28 +28,13 @@ export function trackLowerBound(events: number, timeScale: number) {
   return { rate, windows, bound: windows, minRequests: events }
 }
 
-const classify = classifyBy([
-  [(method, path) => method === 'POST' && /\/events(\.json)?$/.test(path), 'event_calls'],
-])
-
-const userOf = (runId: string, i: number): SeedUser => ({
-  external_id: `${runId}-user-${i}`,
-  email: `${runId}.user${i}@example.com`,
-  name: `Bench User ${i}`,
-})
-
 /** A track as `@segment/analytics-node` sends it, the user's traits in the context. */
 function trackEvent(runId: string, i: number, sentAt: string): Record<string, unknown> {
-  const user = userOf(runId, i)
-  const envelope = segmentEnvelope(`${runId}-msg-${i}`, sentAt)
-  return {
-    ...envelope,
+  return userEvent(runId, i, sentAt, {
     type: 'track',
     event: 'Order Completed',
-    userId: user.external_id,
     properties: { order_id: `${runId}-order-${i}`, total: 42.5, currency: 'EUR' },
-    context: { ...(envelope.context as object), traits: { email: user.email, name: user.name } },
-  }
+  })
 }
 
 const orderEventBody = (runId: string, i: number, email: string): Record<string, unknown> => ({
@@ -71,58 +47,32 @@ const orderEventBody = (runId: string, i: number, email: string): Record<string,
   profile: { type: 'Order Completed', source: 'Rudder', identifiers: [{ type: 'email', value: email }] },
 })
 
-/** The baseline: RudderStack's two calls per track, one at a time, at the account limit. */
-function rudderstackBaseline(s: TrackSyncSettings): Promise<BaselineResult> {
-  return runPerEventBaseline(s, {
-    events: s.baselineEvents,
-    runIdPrefix: 'tbase',
-    intro: `track-sync baseline: ${s.baselineEvents} tracks, ${RUDDERSTACK_CALLS_PER_TRACK} calls each`,
-    seed: userOf,
-    perEvent: async (client, runId, i) => {
-      const user = userOf(runId, i)
-      const found = await client.call('GET', `users/search?query=${encodeURIComponent(user.email)}`)
-      const userId = (JSON.parse(found.body) as { users: { id: number }[] }).users[0]?.id
-      if (userId === undefined) {
-        throw new Error(`track-sync baseline: users/search found no ${user.email}`)
-      }
-      await client.call('POST', `users/${userId}/events`, orderEventBody(runId, i, user.email))
-    },
-  })
-}
-
 export function trackSync(s: TrackSyncSettings): Promise<Record<string, unknown>> {
-  return runEventSync(s, {
+  const bound = trackLowerBound(s.events, s.timeScale)
+  return runEventSync<{ user_events: { properties?: { order_id?: string } }[] }>(s, {
     scenario: 'track-sync',
     runIdPrefix: 'trk',
     what: 'tracks',
-    seed: userOf,
-    classify,
+    seed: benchUserOf,
+    requestKinds: [[(method, path) => method === 'POST' && /\/events(\.json)?$/.test(path), 'event_calls']],
     event: trackEvent,
-    watch: false,
-    settle: async ({ agent, emulatorUrl, service, counter, runId, load }) => {
-      const bound = trackLowerBound(s.events, s.timeScale)
-      let held = 0
-      await waitUntilHeld(counter, {
-        scenario: 'track-sync',
-        held: async () => {
-          const state = await getJson<{ user_events: { properties?: { order_id?: string } }[] }>(
-            agent,
-            `${emulatorUrl}/__emulator/state`,
-          )
-          held = state.user_events.filter((e) => e.properties?.order_id?.startsWith(`${runId}-`)).length
-          return held >= s.events
-        },
-        timeoutMs: Math.max(300_000, bound.bound * 5_000),
-        holds: () => `${held} of ${s.events} events`,
-        service,
-      })
-      const doneAt = counter.lastOkAt.event_calls ?? counter.lastRequestAt ?? load.startedAt
-      return syncFigures(
-        { scenario: 'track-sync', events: s.events },
-        { unit: 'events', count: s.events, counter, bound, load, doneAt, s, jobs: false, settled: false },
-      )
+    bound,
+    timeoutMs: Math.max(300_000, bound.bound * 5_000),
+    held: (state, runId) => ({
+      events: state.user_events.filter((e) => e.properties?.order_id?.startsWith(`${runId}-`)).length,
+    }),
+    sync: { bulkJobs: false, doneKind: 'event_calls' },
+    // RudderStack's two calls per track, one at a time, at the account limit.
+    baseline: {
+      runIdPrefix: 'tbase',
+      what: 'tracks',
+      callsPerEvent: RUDDERSTACK_CALLS_PER_TRACK,
+      perEvent: async (client, runId, i) => {
+        const user = benchUserOf(runId, i)
+        const userId = await client.userIdByEmail(user.email)
+        await client.call('POST', `users/${userId}/events`, orderEventBody(runId, i, user.email))
+      },
     },
-    baseline: rudderstackBaseline,
     requestsTarget: TRACK_SYNC_TARGET,
   })
 }

@@ -1,8 +1,9 @@
 /**
  * What the benchmarks of issue 4 (`group-sync`, `track-sync`, `ticket-sync`) share: Zendesk calls
  * made by the bench itself (an OAuth token, seeding users through the bulk API, a per-event
- * client paced to the account limit that plays the peers' baseline), `/v1/batch` bodies of any
- * events, and a request counter over the emulator's request log.
+ * client paced to the account limit that plays the peers' baseline), the bench's users and their
+ * Segment events, `/v1/batch` bodies of any events, and a request counter over the emulator's
+ * request log.
  */
 import type { Agent } from 'node:http'
 import { performance } from 'node:perf_hooks'
@@ -83,12 +84,31 @@ export class PacedClient {
       return r
     }
   }
+
+  /** The Zendesk id of the user `users/search` finds by `email` (as RudderStack looks users up). */
+  async userIdByEmail(email: string): Promise<number> {
+    const found = await this.call('GET', `users/search?query=${encodeURIComponent(email)}`)
+    const userId = (JSON.parse(found.body) as { users: { id: number }[] }).users[0]?.id
+    if (userId === undefined) {
+      throw new Error(`users/search found no ${email}`)
+    }
+    return userId
+  }
 }
 
 export interface SeedUser {
   external_id: string
   email: string
   name: string
+}
+
+/** The `i`th user of a run: the person of its `i`th event, and the user seeded for it. */
+export function benchUserOf(runId: string, i: number): SeedUser {
+  return {
+    external_id: `${runId}-user-${i}`,
+    email: `${runId}.user${i}@example.com`,
+    name: `Bench User ${i}`,
+  }
 }
 
 /**
@@ -139,12 +159,32 @@ export function eventBodies(events: Record<string, unknown>[]): Buffer[] {
 }
 
 /** The fields every Segment event of the benches carries besides its own. */
-export function segmentEnvelope(messageId: string, sentAt: string): Record<string, unknown> {
+function segmentEnvelope(messageId: string, sentAt: string): Record<string, unknown> {
   return {
     messageId,
     timestamp: sentAt,
     context: { library: { name: '@segment/analytics-node', version: '3.1.0' } },
     _metadata: { jsonSize: 380, bufferSize: 1024 },
+  }
+}
+
+/**
+ * The `i`th event of a run as `@segment/analytics-node` sends it: `fields` (its type and own
+ * fields) from `benchUserOf(runId, i)`, with the user's traits in the context.
+ */
+export function userEvent(
+  runId: string,
+  i: number,
+  sentAt: string,
+  fields: Record<string, unknown>,
+): Record<string, unknown> {
+  const user = benchUserOf(runId, i)
+  const envelope = segmentEnvelope(`${runId}-msg-${i}`, sentAt)
+  return {
+    ...envelope,
+    ...fields,
+    userId: user.external_id,
+    context: { ...(envelope.context as object), traits: { email: user.email, name: user.name } },
   }
 }
 
@@ -232,7 +272,7 @@ export class RequestCounter {
   }
 }
 
-interface JobState {
+export interface JobState {
   status: string
   expiresAt?: number
 }

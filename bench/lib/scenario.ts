@@ -10,15 +10,17 @@ import {
   accountRatePerSecond,
   BULK_SIZE,
   eventBodies,
+  lastJobCompletedAt,
   MAX_JOBS_IN_FLIGHT,
   oauthToken,
   PacedClient,
   RequestCounter,
   seedUsers,
   speedupOf,
+  type JobState,
   type SeedUser,
 } from './kit.js'
-import { round, sendBatches, sleep, type LoadResult } from './load.js'
+import { getJson, round, sendBatches, sleep, type LoadResult } from './load.js'
 import { startEmulator, startService, stopAll, WRITE_KEY, type Child } from './processes.js'
 
 /** What every sync scenario is given (the size of the run aside). */
@@ -245,22 +247,17 @@ export interface EventSyncSettings extends ScenarioSettings {
   baselineEvents: number
 }
 
-/** What `runEventSync`'s `settle` is given once ingest has answered every event. */
-export interface EventSyncRun {
-  agent: Agent
-  emulatorUrl: string
-  service: Child
-  counter: RequestCounter
-  runId: string
-  load: LoadResult
-}
-
 /**
  * A scenario of issue 4: on a fresh emulator (with `seed`'s users seeded first), `s.events` events
- * (`event`) sent through the service's `/v1/batch`; `settle` waits until the emulator holds them
- * and returns the figures. Then the per-event `baseline`, and the figures with its.
+ * (`event`) sent through the service's `/v1/batch`, until the emulator holds them all (`held`);
+ * then the per-event `baseline` on another fresh emulator (the same users seeded), and the figures
+ * with its.
+ *
+ * With `bulkJobs` the service syncs through bulk jobs and makes few requests: the request log is
+ * read while ingest runs, the sync is done when the last job completed, and the figures add
+ * `settled_s` and `job_delay_ms`. Without, it is done at the last 2xx request of kind `doneKind`.
  */
-export async function runEventSync(
+export async function runEventSync<S extends object>(
   s: EventSyncSettings,
   opts: {
     scenario: string
@@ -268,12 +265,21 @@ export async function runEventSync(
     /** What the events are, for the log: "group calls". */
     what: string
     seed?: (runId: string, i: number) => SeedUser
-    classify: (method: string, path: string) => string
+    /** Names the emulator's requests (`classifyBy`'s rules). */
+    requestKinds: Parameters<typeof classifyBy>[0]
     event: (runId: string, i: number, sentAt: string) => Record<string, unknown>
-    /** Read the request log while ingest runs (the scenarios whose services make few requests). */
-    watch: boolean
-    settle: (run: EventSyncRun) => Promise<Record<string, unknown>>
-    baseline: (s: EventSyncSettings) => Promise<BaselineResult>
+    bound: LowerBound
+    timeoutMs: number
+    /** What the emulator's state holds of the run's events, by what: every count must reach `s.events`. */
+    held: (state: S, runId: string) => Record<string, number>
+    sync: { bulkJobs: true } | { bulkJobs: false; doneKind: string }
+    /** The peer's per-event calls: `perEvent` makes `callsPerEvent` of them for one of `what`. */
+    baseline: {
+      runIdPrefix: string
+      what: string
+      callsPerEvent: number
+      perEvent: Parameters<typeof runPerEventBaseline>[1]['perEvent']
+    }
     requestsTarget: number
   },
 ): Promise<Record<string, unknown>> {
@@ -281,37 +287,87 @@ export async function runEventSync(
   let emulator: Child | null = null
   let service: Child | null = null
   const runId = `${opts.runIdPrefix}${Date.now().toString(36)}`
+  const bulkJobs = opts.sync.bulkJobs
   let figures: Record<string, unknown>
   try {
     emulator = await startSyncEmulator(s)
+    const emulatorUrl = emulator.url
     const seed = opts.seed
     if (seed) {
       s.log(`${opts.scenario}: seeding ${s.events} users`)
       await seedUsers(
         agent,
-        emulator.url,
+        emulatorUrl,
         s.timeScale,
         Array.from({ length: s.events }, (_, i) => seed(runId, i)),
       )
     }
-    const counter = new RequestCounter(agent, emulator.url, opts.classify)
+    const counter = new RequestCounter(agent, emulatorUrl, classifyBy(opts.requestKinds))
     await counter.start()
-    const started = await startService(emulator.url, s.dist)
-    service = started
+    service = await startService(emulatorUrl, s.dist)
     const sentAt = new Date().toISOString()
     const bodies = eventBodies(Array.from({ length: s.events }, (_, i) => opts.event(runId, i, sentAt)))
     s.log(`${opts.scenario}: ${s.events} ${opts.what}, ${bodies.length} batches, ${s.concurrency} clients`)
     const load = await ingest(s, {
-      url: `${started.url}/v1/batch`,
+      url: `${service.url}/v1/batch`,
       bodies,
       events: s.events,
-      ...(opts.watch ? { watch: counter } : {}),
+      ...(bulkJobs ? { watch: counter } : {}),
     })
-    figures = await opts.settle({ agent, emulatorUrl: emulator.url, service: started, counter, runId, load })
+    let jobs: JobState[] = []
+    let counts: Record<string, number> | null = null
+    await waitUntilHeld(counter, {
+      scenario: opts.scenario,
+      held: async () => {
+        // The emulator's state holds every resource; a scenario names the ones it reads (`S`).
+        const state = await getJson<S & { job_statuses: JobState[] }>(
+          agent,
+          `${emulatorUrl}/__emulator/state`,
+        )
+        jobs = state.job_statuses
+        counts = opts.held(state, runId)
+        return Object.values(counts).every((n) => n >= s.events)
+      },
+      timeoutMs: opts.timeoutMs,
+      holds: () =>
+        counts === null
+          ? `nothing read yet of ${s.events}`
+          : `${Object.entries(counts)
+              .map(([what, n]) => `${n} ${what}`)
+              .join(' and ')} of ${s.events}`,
+      service,
+    })
+    const doneAt =
+      (opts.sync.bulkJobs
+        ? await lastJobCompletedAt(agent, emulatorUrl, jobs)
+        : counter.lastOkAt[opts.sync.doneKind]) ??
+      counter.lastRequestAt ??
+      load.startedAt
+    figures = syncFigures(
+      { scenario: opts.scenario, events: s.events },
+      {
+        unit: 'events',
+        count: s.events,
+        counter,
+        bound: opts.bound,
+        load,
+        doneAt,
+        s,
+        jobs: bulkJobs,
+        settled: bulkJobs,
+      },
+    )
   } finally {
     agent.destroy()
     await stopAll([emulator, service])
   }
-  const baseline = await opts.baseline(s)
+  const { runIdPrefix, what, callsPerEvent, perEvent } = opts.baseline
+  const baseline = await runPerEventBaseline(s, {
+    events: s.baselineEvents,
+    runIdPrefix,
+    intro: `${opts.scenario} baseline: ${s.baselineEvents} ${what}, ${callsPerEvent} call${callsPerEvent === 1 ? '' : 's'} each`,
+    perEvent,
+    ...(opts.seed ? { seed: opts.seed } : {}),
+  })
   return withBaseline(figures, s.events, s.baselineEvents, baseline, opts.requestsTarget)
 }

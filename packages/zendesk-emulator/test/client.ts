@@ -1,8 +1,12 @@
 /**
  * A small HTTP client for emulator tests: real HTTP over loopback, bodies always read (an unread
- * body keeps the socket busy and slows `close()`), JSON parsed when the answer is JSON.
+ * body keeps the socket busy and slows `close()`), JSON parsed when the answer is JSON. Also the
+ * set-up most test files share: one emulator per file, reset before each test (`useTestEmulator`).
  */
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest'
+
 import { createEmulator, type Emulator, type EmulatorOptions } from '../src/index.js'
+import { loadOas, type Oas } from './contract/oas.js'
 
 export interface TestResponse<T = any> {
   status: number
@@ -115,4 +119,75 @@ export async function startTestEmulator(options: EmulatorOptions = {}): Promise<
     close: () => emulator.close(),
   }
   return client
+}
+
+/**
+ * Registers the hooks a test file shares with most others: one emulator started before all its
+ * tests (job delay 20 ms unless given), reset to its start state (data, limits, faults, log and
+ * configuration) before each test, closed after all. Options such as `{ rateLimits: false }`
+ * are part of the start state, so they hold again after every reset.
+ *
+ * Returns the client; use it inside tests and hooks, where the emulator has started.
+ */
+export function useTestEmulator(options: EmulatorOptions = {}): TestClient {
+  let started: TestClient | undefined
+  const zd = (): TestClient => {
+    if (started === undefined) {
+      throw new Error('the test emulator starts in beforeAll: use it inside tests and hooks')
+    }
+    return started
+  }
+  beforeAll(async () => {
+    started = await startTestEmulator(options)
+  })
+  beforeEach(() => {
+    zd().reset()
+  })
+  afterAll(async () => {
+    await started?.close()
+  })
+  return {
+    get emulator() {
+      return zd().emulator
+    },
+    get url() {
+      return zd().url
+    },
+    request: (method, path, body, auth, headers) => zd().request(method, path, body, auth, headers),
+    get: (path, auth) => zd().get(path, auth),
+    post: (path, body, auth) => zd().post(path, body, auth),
+    put: (path, body, auth) => zd().put(path, body, auth),
+    del: (path, auth) => zd().del(path, auth),
+    waitForJob: (jobId, timeoutMs) => zd().waitForJob(jobId, timeoutMs),
+    reset: () => zd().reset(),
+    state: () => zd().state(),
+    close: () => zd().close(),
+  }
+}
+
+/** The id of the seeded admin user (the user API-token requests act as). */
+export async function seededAdminId(zd: TestClient): Promise<number> {
+  const state = await zd.state()
+  return state.users.find((u: any) => u.email === zd.emulator.seed.adminEmail).id
+}
+
+/**
+ * Registers loading Zendesk's OpenAPI document (before all tests of the enclosing `describe`)
+ * and returns `conforming`: it makes the call and checks the answer against the document's
+ * schema for it (or its sibling's), and returns the answer.
+ */
+export function useConformance(
+  zd: TestClient,
+): (method: string, path: string, body?: unknown) => Promise<TestResponse> {
+  let oas: Oas
+  beforeAll(() => {
+    oas = loadOas()
+  })
+  return async (method, path, body) => {
+    const r = await zd.request(method, path, body)
+    const result = oas.validateResponse(method, path, r.status, r.body)
+    expect(result.errors, `${method} ${path} ${r.status}: ${result.contract}`).toEqual([])
+    expect(result.source).not.toBe('none')
+    return r
+  }
 }

@@ -1,18 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 
-import { startTestEmulator, type TestClient } from './client.js'
+import { startTestEmulator, useTestEmulator } from './client.js'
 
-let zd: TestClient
-
-beforeAll(async () => {
-  zd = await startTestEmulator()
-})
-beforeEach(() => {
-  zd.reset()
-})
-afterAll(async () => {
-  await zd.close()
-})
+const zd = useTestEmulator()
 
 describe('inspection API', () => {
   test('GET state shows the seeded sandbox account', async () => {

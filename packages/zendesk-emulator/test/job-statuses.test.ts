@@ -1,15 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 
-import { startTestEmulator, type TestClient } from './client.js'
+import { useTestEmulator } from './client.js'
 
-let zd: TestClient
-
-beforeAll(async () => {
-  zd = await startTestEmulator()
-})
-afterAll(async () => {
-  await zd.close()
-})
+const zd = useTestEmulator()
 
 describe('job statuses', () => {
   test('an unknown job status is 404 RecordNotFound, with and without .json', async () => {

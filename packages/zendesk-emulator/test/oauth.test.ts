@@ -1,20 +1,10 @@
 import { createHash } from 'node:crypto'
 
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 
-import { startTestEmulator, type TestClient } from './client.js'
+import { useTestEmulator } from './client.js'
 
-let zd: TestClient
-
-beforeAll(async () => {
-  zd = await startTestEmulator()
-})
-beforeEach(() => {
-  zd.reset()
-})
-afterAll(async () => {
-  await zd.close()
-})
+const zd = useTestEmulator()
 
 const probe = '/api/v2/job_statuses/V3-probe.json'
 const client = { client_id: 'sandbox-client', client_secret: 'sandbox-secret' }
@@ -39,6 +29,18 @@ async function authorize(params: Record<string, string>): Promise<string> {
     expect(location.searchParams.get('state')).toBe(params.state)
   }
   return location.searchParams.get('code') ?? ''
+}
+
+/** Runs the authorization-code grant (authorize, then exchange the code) for a token pair. */
+async function tokenPair(): Promise<{ access_token: string; refresh_token: string }> {
+  const code = await authorize({ redirect_uri: 'http://127.0.0.1:9/cb' })
+  const r = await tokens({
+    grant_type: 'authorization_code',
+    ...client,
+    code,
+    redirect_uri: 'http://127.0.0.1:9/cb',
+  })
+  return r.body
 }
 
 describe('client_credentials grant', () => {
@@ -168,19 +170,8 @@ describe('authorization_code grant with PKCE', () => {
 })
 
 describe('refresh_token grant', () => {
-  async function pair() {
-    const code = await authorize({ redirect_uri: 'http://127.0.0.1:9/cb' })
-    const r = await tokens({
-      grant_type: 'authorization_code',
-      ...client,
-      code,
-      redirect_uri: 'http://127.0.0.1:9/cb',
-    })
-    return r.body as { access_token: string; refresh_token: string }
-  }
-
   test('a refresh rotates the pair and revokes the old access and refresh tokens', async () => {
-    const first = await pair()
+    const first = await tokenPair()
     const r = await tokens({ grant_type: 'refresh_token', ...client, refresh_token: first.refresh_token })
     expect(r.status).toBe(200)
     expect(r.body.access_token).not.toBe(first.access_token)
@@ -196,22 +187,16 @@ describe('refresh_token grant', () => {
 describe('expiry', () => {
   test('an access token past its lifetime gets 401, and a refresh brings access back', async () => {
     zd.emulator.configure({ accessTokenTtlS: 1, timeScale: 10 }) // 1 s of emulated time = 100 ms
-    const code = await authorize({ redirect_uri: 'http://127.0.0.1:9/cb' })
-    const r = await tokens({
-      grant_type: 'authorization_code',
-      ...client,
-      code,
-      redirect_uri: 'http://127.0.0.1:9/cb',
-    })
-    expect((await zd.get(probe, { bearer: r.body.access_token })).status).toBe(404)
+    const pair = await tokenPair()
+    expect((await zd.get(probe, { bearer: pair.access_token })).status).toBe(404)
     await new Promise((resolve) => setTimeout(resolve, 150))
-    const expired = await zd.get(probe, { bearer: r.body.access_token })
+    const expired = await zd.get(probe, { bearer: pair.access_token })
     expect(expired.status).toBe(401)
     expect(expired.body).toEqual({ error: "Couldn't authenticate you" })
     const refreshed = await tokens({
       grant_type: 'refresh_token',
       ...client,
-      refresh_token: r.body.refresh_token,
+      refresh_token: pair.refresh_token,
     })
     expect((await zd.get(probe, { bearer: refreshed.body.access_token })).status).toBe(404)
   })
@@ -219,25 +204,19 @@ describe('expiry', () => {
 
 describe('refresh client authentication and scaled lifetimes', () => {
   test('a refresh with a wrong client secret is invalid_client; without a secret (a public client) it works', async () => {
-    const code = await authorize({ redirect_uri: 'http://127.0.0.1:9/cb' })
-    const r = await tokens({
-      grant_type: 'authorization_code',
-      ...client,
-      code,
-      redirect_uri: 'http://127.0.0.1:9/cb',
-    })
+    const pair = await tokenPair()
     const wrong = await tokens({
       grant_type: 'refresh_token',
       client_id: 'sandbox-client',
       client_secret: 'nope',
-      refresh_token: r.body.refresh_token,
+      refresh_token: pair.refresh_token,
     })
     expect(wrong.status).toBe(401)
     expect(wrong.body.error).toBe('invalid_client')
     const pub = await tokens({
       grant_type: 'refresh_token',
       client_id: 'sandbox-client',
-      refresh_token: r.body.refresh_token,
+      refresh_token: pair.refresh_token,
     })
     expect(pub.status).toBe(200)
   })

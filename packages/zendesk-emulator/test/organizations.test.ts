@@ -1,19 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 
-import { startTestEmulator, type TestClient } from './client.js'
-import { loadOas, type Oas } from './contract/oas.js'
+import { useConformance, useTestEmulator } from './client.js'
 
-let zd: TestClient
-
-beforeAll(async () => {
-  zd = await startTestEmulator()
-})
-beforeEach(() => {
-  zd.reset()
-})
-afterAll(async () => {
-  await zd.close()
-})
+const zd = useTestEmulator()
 
 async function createOrg(fields: Record<string, unknown>): Promise<any> {
   const r = await zd.post('/api/v2/organizations', { organization: fields })
@@ -458,19 +447,7 @@ describe('the update limit of 5 a minute per organization', () => {
 })
 
 describe('answers conform to Zendesk’s OpenAPI document', () => {
-  let oas: Oas
-  beforeAll(() => {
-    oas = loadOas()
-  })
-
-  /** Makes the call and checks the answer against the document's schema for it. */
-  async function conforming(method: string, path: string, body?: unknown): Promise<any> {
-    const r = await zd.request(method, path, body)
-    const result = oas.validateResponse(method, path, r.status, r.body)
-    expect(result.errors, `${method} ${path} ${r.status}: ${result.contract}`).toEqual([])
-    expect(result.source).not.toBe('none')
-    return r
-  }
+  const conforming = useConformance(zd)
 
   test('every organization endpoint answers in the documented shape, errors included', async () => {
     const created = await conforming('POST', '/api/v2/organizations', {

@@ -1,19 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 
 import { PLAN_LIMITS } from '../src/index.js'
-import { startTestEmulator, type TestClient } from './client.js'
+import { useTestEmulator } from './client.js'
 
-let zd: TestClient
-
-beforeAll(async () => {
-  zd = await startTestEmulator()
-})
-beforeEach(() => {
-  zd.reset()
-})
-afterAll(async () => {
-  await zd.close()
-})
+const zd = useTestEmulator()
 
 const probe = '/api/v2/job_statuses/V3-probe.json'
 

@@ -1,21 +1,14 @@
 import { request as httpRequest } from 'node:http'
 
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+import { beforeAll, describe, expect, test } from 'vitest'
 
-import { startTestEmulator, type AuthSpec, type TestClient, type TestResponse } from './client.js'
+import { useTestEmulator, type AuthSpec, type TestResponse } from './client.js'
 
-let zd: TestClient
+const zd = useTestEmulator()
 let sell: AuthSpec
 
-beforeAll(async () => {
-  zd = await startTestEmulator()
+beforeAll(() => {
   sell = { bearer: zd.emulator.seed.sellToken }
-})
-afterAll(async () => {
-  await zd.close()
-})
-beforeEach(() => {
-  zd.reset()
 })
 
 const MORE_INFO = 'https://developer.zendesk.com/api-reference/sales-crm/errors/'

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 
 import { createEmulator } from '../src/index.js'
-import { startTestEmulator, type TestClient } from './client.js'
+import { useTestEmulator } from './client.js'
 
 /** Seeded fields: they exist from the start and after every reset. */
 const fields = {
@@ -31,18 +31,7 @@ const fields = {
   ],
 }
 
-let zd: TestClient
-
-beforeAll(async () => {
-  zd = await startTestEmulator({ fields })
-})
-beforeEach(() => {
-  zd.reset()
-  zd.emulator.configure({ rateLimits: false })
-})
-afterAll(async () => {
-  await zd.close()
-})
+const zd = useTestEmulator({ fields, rateLimits: false })
 
 async function ticketFieldIds(): Promise<Record<string, number>> {
   const list = await zd.get('/api/v2/ticket_fields.json')

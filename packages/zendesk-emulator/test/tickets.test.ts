@@ -1,20 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+import { beforeEach, describe, expect, test } from 'vitest'
 
-import { startTestEmulator, type TestClient } from './client.js'
+import { seededAdminId, useTestEmulator } from './client.js'
 
-let zd: TestClient
+const zd = useTestEmulator()
 let adminId: number
 
-beforeAll(async () => {
-  zd = await startTestEmulator()
-})
 beforeEach(async () => {
-  zd.reset()
-  const state = await zd.state()
-  adminId = state.users.find((u: any) => u.email === zd.emulator.seed.adminEmail).id
-})
-afterAll(async () => {
-  await zd.close()
+  adminId = await seededAdminId(zd)
 })
 
 async function createTicket(ticket: Record<string, unknown>): Promise<any> {

@@ -1,19 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 
-import { startTestEmulator, type TestClient } from './client.js'
+import { useTestEmulator } from './client.js'
 
-let zd: TestClient
-
-beforeAll(async () => {
-  zd = await startTestEmulator()
-})
-beforeEach(() => {
-  zd.reset()
-  zd.emulator.configure({ rateLimits: false })
-})
-afterAll(async () => {
-  await zd.close()
-})
+const zd = useTestEmulator({ rateLimits: false })
 
 async function createUser(user: Record<string, unknown>): Promise<any> {
   const r = await zd.post('/api/v2/users', { user })

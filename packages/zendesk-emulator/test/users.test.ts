@@ -1,20 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 
-import { startTestEmulator, type TestClient } from './client.js'
+import { useTestEmulator } from './client.js'
 
-let zd: TestClient
-
-beforeAll(async () => {
-  zd = await startTestEmulator()
-})
-beforeEach(() => {
-  zd.reset()
-  // The single-user write limits (1 a second per account) have their own test file.
-  zd.emulator.configure({ rateLimits: false })
-})
-afterAll(async () => {
-  await zd.close()
-})
+// The single-user write limits (1 a second per account) have their own test file.
+const zd = useTestEmulator({ rateLimits: false })
 
 async function createUser(user: Record<string, unknown>): Promise<any> {
   const r = await zd.post('/api/v2/users.json', { user })
