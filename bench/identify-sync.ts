@@ -8,7 +8,7 @@ import { Agent } from 'node:http'
 
 import { EmulatorLog, readHeldUsers } from './lib/emulator-log.js'
 import { batchBodies, round, sleep, userIdOf } from './lib/load.js'
-import { startService, stopAll, type Child } from './lib/processes.js'
+import { cpuSecondsOf, startService, stopAll, type Child } from './lib/processes.js'
 import { bulkLowerBound, ingest, startSyncEmulator, type ScenarioSettings } from './lib/scenario.js'
 
 export { BULK_SIZE, ENTERPRISE_PER_MINUTE, MAX_JOBS_IN_FLIGHT } from './lib/kit.js'
@@ -37,6 +37,15 @@ export interface IdentifySyncResult {
   job_polls: number
   other_requests: number
   rate_limited: number
+  /**
+   * CPU seconds from the first event sent until the check that the emulator held every user
+   * (after 1.5 s of quiet, when little runs): the service (all its threads), the emulator, and
+   * this bench process (the load and the log reads). On 2 cores their sum over `wall_s` shows how
+   * much room was left.
+   */
+  service_cpu_s: number
+  emulator_cpu_s: number
+  bench_cpu_s: number
   plan: 'enterprise'
   time_scale: number
   job_delay_ms: number
@@ -63,6 +72,11 @@ export async function identifySync(s: SyncSettings): Promise<IdentifySyncResult>
     const runId = `sync${Date.now().toString(36)}`
     const bodies = batchBodies(runId, 0, s.users)
     const log = new EmulatorLog(agent, emulator.url)
+    const cpu0 = {
+      service: cpuSecondsOf(service.pid),
+      emulator: cpuSecondsOf(emulator.pid),
+      bench: process.cpuUsage(),
+    }
     s.log(`identify-sync: ${s.users} users, ${bodies.length} batches, ${s.concurrency} clients`)
     const load = await ingest(s, { url: `${service.url}/v1/batch`, bodies, events: s.users, watch: log })
     const t0 = load.startedAt
@@ -91,6 +105,12 @@ export async function identifySync(s: SyncSettings): Promise<IdentifySyncResult>
       }
       await sleep(100)
     }
+    const benchCpu = process.cpuUsage(cpu0.bench)
+    const cpu = {
+      service: cpuSecondsOf(service.pid) - cpu0.service,
+      emulator: cpuSecondsOf(emulator.pid) - cpu0.emulator,
+      bench: (benchCpu.user + benchCpu.system) / 1e6,
+    }
     const t = log.tally
     const heldAt = Math.max(held.lastJobCompletedAt ?? 0, t.lastSingleUpsertAt ?? 0)
     if (s.timeline === true) {
@@ -117,6 +137,9 @@ export async function identifySync(s: SyncSettings): Promise<IdentifySyncResult>
       job_polls: t.jobPolls,
       other_requests: t.total - t.bulkCalls - t.jobPolls,
       rate_limited: t.rateLimited,
+      service_cpu_s: round(cpu.service, 3),
+      emulator_cpu_s: round(cpu.emulator, 3),
+      bench_cpu_s: round(cpu.bench, 3),
       plan: 'enterprise',
       time_scale: s.timeScale,
       job_delay_ms: s.jobDelayMs,
