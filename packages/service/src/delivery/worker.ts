@@ -271,7 +271,7 @@ interface Held {
   error: unknown
   /** What its records left out, said by the actions (`ActionContext.note`): a delivered job's reason. */
   notes?: Set<string>
-  /** The subscriptions that took its event, routed once when it was mapped. */
+  /** The subscriptions that took its event, routed once when it was claimed. */
   subs?: Subscription[]
 }
 
@@ -761,9 +761,14 @@ export class DestinationWorker {
    * however many jobs it runs (its jobs are polled with the others).
    */
   private freeSlots(): number {
-    const bulkCalls = this.inFlight.filter((f) => f.waiter === undefined).length
+    const bulkCalls = this.bulkJobsInFlight()
     const running = bulkCalls - Math.min(this.finishedUnpolled, bulkCalls)
     return this.opts.maxBulkJobsInFlight - running - this.sending - this.performing.size
+  }
+
+  /** Bulk calls' jobs in flight (a perform's jobs, which have a waiter, hold the perform's slot). */
+  private bulkJobsInFlight(): number {
+    return this.inFlight.filter((f) => f.waiter === undefined).length
   }
 
   /**
@@ -779,8 +784,7 @@ export class DestinationWorker {
     if (account === null || this.performing.size > 0) {
       return
     }
-    const bulkCalls = this.inFlight.filter((f) => f.waiter === undefined).length
-    const finished = Math.min(bulkCalls, this.inFlight.length - account)
+    const finished = Math.min(this.bulkJobsInFlight(), this.inFlight.length - account)
     if (finished <= this.finishedUnpolled) {
       return
     }
@@ -860,7 +864,13 @@ export class DestinationWorker {
   private async process(jobs: Job[]): Promise<void> {
     const routed = jobs.map((job) => {
       const event = job.payload as SpecEvent
-      return { job, event, subs: this.d.subscriptions.filter((s) => takes(s, event)) }
+      const subs = this.d.subscriptions.filter((s) => takes(s, event))
+      const held = this.held.get(job.id)
+      if (held) {
+        // Its settlement (apply) reuses the routing.
+        held.subs = subs
+      }
+      return { job, event, subs }
     })
     // No subscription takes the event: done (skipped).
     await this.settleJobs(
@@ -882,7 +892,6 @@ export class DestinationWorker {
       const held = this.held.get(job.id)
       if (held) {
         held.pending = subs.length
-        held.subs = subs
       }
       for (const sub of subs) {
         try {

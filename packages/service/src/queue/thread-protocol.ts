@@ -5,11 +5,12 @@
  * SQLite error its code).
  */
 import { AppError, ERROR_KINDS, type ErrorKind } from '../errors.js'
-import type { ClaimOptions, JobState, QueueWindows } from './queue.js'
-import type { SerializedJob, SqliteSynchronous } from './sqlite-queue.js'
+import type { ClaimOptions, JobState } from './queue.js'
+import type { SerializedJob, SqliteQueueOptions } from './sqlite-queue.js'
 
 export interface QueueThreadData {
-  options: QueueWindows & { path: string; synchronous?: SqliteSynchronous; busyTimeoutMs?: number }
+  /** The queue's options but its clock: time comes with each request. */
+  options: Omit<SqliteQueueOptions, 'clock'>
 }
 
 export type QueueThreadRequest =

@@ -16,17 +16,14 @@ describe('health and readiness', () => {
     expect(health).toMatchObject({ status: 'ok', destinations: [{ id: 'default', mode: 'sandbox' }] })
     // The worker takes over the destination's jobs in its first round, a few queue calls after
     // the start: until then /ready says it is not delivering yet.
-    let ready = await fetch(`${t.url}/ready`)
-    for (let i = 0; i < 100; i++) {
-      const body = (await ready.clone().json()) as { destinations: { delivering: boolean }[] }
-      if (body.destinations[0]?.delivering === true) {
-        break
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50))
-      ready = await fetch(`${t.url}/ready`)
-    }
+    const url = t.url
+    const ready = await t.waitFor(async () => {
+      const r = await fetch(`${url}/ready`)
+      const body = (await r.json()) as { destinations: { delivering: boolean }[] }
+      return body.destinations[0]?.delivering === true ? { status: r.status, body } : null
+    })
     expect(ready.status).toBe(200)
-    expect(await ready.json()).toEqual({
+    expect(ready.body).toEqual({
       status: 'ready',
       database: 'ok',
       // One process on the embedded queue holds every destination's delivery lease, for good.
