@@ -139,8 +139,11 @@ function renderTemplate(source: string, event: unknown): string {
   let out = t.text[0] ?? ''
   t.paths.forEach((path, i) => {
     const v = readPath(event, path)
-    out +=
-      v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v as string)
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
+      out += String(v)
+    } else if (typeof v === 'object' && v !== null) {
+      out += JSON.stringify(v)
+    }
     out += t.text[i + 1] ?? ''
   })
   return out
@@ -213,7 +216,7 @@ export function resolveMappingSync(mapping: MappingValue, event: unknown): unkno
     throw new MappingError('$', 'a JSONata expression resolves asynchronously (resolveMapping)')
   }
   const out: Record<string, unknown> = {}
-  for (const [key, inner] of Object.entries(mapping)) {
+  for (const [key, inner] of Object.entries(mapping as Record<string, MappingValue>)) {
     const value = resolveMappingSync(inner, event)
     if (value !== undefined) {
       out[key] = value
@@ -249,7 +252,9 @@ export function validateMapping(mapping: MappingValue, field: string): string[] 
   if (isDirective(mapping, '@if')) {
     return validateIf((mapping as { '@if': unknown })['@if'], `${field}.@if`)
   }
-  return Object.entries(mapping).flatMap(([k, v]) => validateMapping(v, `${field}.${k}`))
+  return Object.entries(mapping as Record<string, MappingValue>).flatMap(([k, v]) =>
+    validateMapping(v, `${field}.${k}`),
+  )
 }
 
 function validateIf(d: unknown, field: string): string[] {

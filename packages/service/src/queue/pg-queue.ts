@@ -236,7 +236,7 @@ export class PgQueue implements Queue {
       jobs.map((j) => j.orderingKey),
       jobs.map((j) => j.dedupeKey),
       // JSON.stringify(undefined) is undefined: an absent payload is stored as null.
-      jobs.map((j) => (JSON.stringify(j.payload) as string | undefined) ?? 'null'),
+      jobs.map((j) => j.payloadJson ?? (JSON.stringify(j.payload) as string | undefined) ?? 'null'),
       now,
       now - this.dedupeWindowMs,
     ])

@@ -49,6 +49,11 @@ export interface NewJob {
   /** The event's messageId; a repeat within the dedupe window is dropped. */
   dedupeKey: string | null
   payload: unknown
+  /**
+   * The payload as JSON, when the caller has it already (ingest measures each event's size on
+   * it): stored as is instead of stringifying `payload` again. Must be `JSON.stringify(payload)`.
+   */
+  payloadJson?: string
 }
 
 export interface Job {

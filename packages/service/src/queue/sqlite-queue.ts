@@ -595,7 +595,7 @@ export function serializeJob(job: NewJob): SerializedJob {
     orderingKey: job.orderingKey,
     dedupeKey: job.dedupeKey,
     // JSON.stringify(undefined) is undefined: an absent payload is stored as null.
-    payloadJson: JSON.stringify(job.payload) ?? 'null',
+    payloadJson: job.payloadJson ?? JSON.stringify(job.payload) ?? 'null',
   }
 }
 

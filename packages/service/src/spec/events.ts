@@ -27,7 +27,12 @@ const id = z
   .transform((v) => String(v))
   .pipe(z.string().trim().min(1, 'must not be empty'))
 
-const object = z.record(z.string(), z.unknown())
+// A plain object, checked without copying it (z.record copies every key: traits and context are
+// the largest parts of an event, and nothing below reads into them).
+const object = z.custom<Record<string, unknown>>(
+  (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+  { error: 'must be an object' },
+)
 const timestamp = z.union([z.string(), z.number()]).optional()
 
 const common = z
@@ -123,9 +128,11 @@ export function parseEvent(raw: unknown, ctx: ParseContext): ParseResult {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return { ok: false, reasons: [{ path: '', message: 'must be a JSON object' }] }
   }
-  const input = { ...(raw as Record<string, unknown>) }
+  let input = raw as Record<string, unknown>
   if (ctx.impliedType !== null) {
-    input.type ??= ctx.impliedType
+    if (input.type === undefined || input.type === null) {
+      input = { ...input, type: ctx.impliedType }
+    }
     if (input.type !== ctx.impliedType) {
       return {
         ok: false,
@@ -147,14 +154,13 @@ export function parseEvent(raw: unknown, ctx: ParseContext): ParseResult {
       })),
     }
   }
-  const e = result.data
-  const ts = e.timestamp ?? e.originalTimestamp
-  const event = {
-    ...e,
-    messageId: e.messageId ?? ctx.newMessageId(),
-    receivedAt: ctx.receivedAt,
-    timestamp: ts === undefined ? ctx.receivedAt : typeof ts === 'number' ? new Date(ts).toISOString() : ts,
-  } as SpecEvent
+  // zod's output is a fresh object (never the input): completed in place rather than copied again.
+  const event = result.data as SpecEvent & { timestamp?: string | number }
+  const ts = event.timestamp ?? event.originalTimestamp
+  event.messageId ??= ctx.newMessageId()
+  event.receivedAt = ctx.receivedAt
+  event.timestamp =
+    ts === undefined ? ctx.receivedAt : typeof ts === 'number' ? new Date(ts).toISOString() : ts
   return { ok: true, event }
 }
 

@@ -358,6 +358,27 @@ describe('ingest on a shared service (worker held, so accepted events stay queue
       expect(await queuedByMessageId(t, 'm-big')).toEqual([])
     })
 
+    test.each([
+      [
+        'with its own messageId and timestamp',
+        { messageId: 'm-edge', timestamp: '2026-11-21T10:00:00.000Z' },
+      ],
+      ['without them (the service adds both)', {}],
+    ])('the limit is on the event as sent, to the byte, %s', async (_, own) => {
+      // An event of exactly 32,768 bytes of JSON (multi-byte characters included) is accepted, one
+      // byte more is not, and the answer gives the sent size: what the service adds is not counted.
+      const sized = (bytes: number) => {
+        const e = { userId: 'edge', event: 'Edge', ...own, properties: { note: 'é', blob: '' } }
+        e.properties.blob = 'x'.repeat(bytes - Buffer.byteLength(JSON.stringify(e)))
+        return e
+      }
+      const fits = await send(t, '/v1/track', json(sized(32_768)), { authorization: AUTH })
+      expect(fits.status).toBe(200)
+      const over = await send(t, '/v1/track', json(sized(32_769)), { authorization: AUTH })
+      expect(over.status).toBe(413)
+      expect(over.body.message).toBe('event is 32769 bytes; the limit is 32768 bytes (32 KB)')
+    })
+
     test('a batch over 500 KB is 413 with a clear message, and so is a gzipped one that inflates past it', async () => {
       const batch = Array.from({ length: 60 }, (_, i) => ({
         type: 'track',

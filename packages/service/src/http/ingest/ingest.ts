@@ -21,7 +21,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 import type { Clock } from '../../lib/clock.js'
 import type { NewJob, Queue } from '../../queue/queue.js'
-import { orderingKeyOf, parseEvent, type EventType, type Reason } from '../../spec/events.js'
+import { orderingKeyOf, parseEvent, type EventType, type Reason, type SpecEvent } from '../../spec/events.js'
 import type { RejectedEventStore } from '../../store/rejected-events.js'
 
 const gunzipAsync = promisify(gunzip)
@@ -153,7 +153,15 @@ export function registerIngest(app: FastifyInstance, deps: IngestDeps): void {
       const rejections: Rejection[] = []
       let accepted = 0
       items.forEach((raw, index) => {
-        const size = Buffer.byteLength(JSON.stringify(raw) ?? '')
+        const parsed = parseEvent(raw, { impliedType: implied, receivedAt, newMessageId: deps.newMessageId })
+        if (!parsed.ok) {
+          rejections.push({ index, reasons: parsed.reasons })
+          return
+        }
+        const event = parsed.event
+        // The size is measured on the JSON that is queued anyway (one stringify an event, not two).
+        const payloadJson = JSON.stringify(event)
+        const size = sentBytes(payloadJson, raw as Record<string, unknown>, event, limits.maxEventBytes)
         if (size > limits.maxEventBytes) {
           rejections.push({
             index,
@@ -166,15 +174,10 @@ export function registerIngest(app: FastifyInstance, deps: IngestDeps): void {
           })
           return
         }
-        const parsed = parseEvent(raw, { impliedType: implied, receivedAt, newMessageId: deps.newMessageId })
-        if (!parsed.ok) {
-          rejections.push({ index, reasons: parsed.reasons })
-          return
-        }
         accepted += 1
-        const orderingKey = orderingKeyOf(parsed.event)
+        const orderingKey = orderingKeyOf(event)
         for (const destinationId of source.destinationIds) {
-          jobs.push({ destinationId, orderingKey, dedupeKey: parsed.event.messageId, payload: parsed.event })
+          jobs.push({ destinationId, orderingKey, dedupeKey: event.messageId, payload: event, payloadJson })
         }
       })
       if (rejections.length > 0) {
@@ -271,6 +274,32 @@ async function readBody(request: FastifyRequest, maxBytes: number): Promise<unkn
 }
 
 /**
+ * An event's size as sent, in bytes, from its JSON as queued: less the fields the service added
+ * (`receivedAt` always; `messageId`, `timestamp` and the endpoint's `type` when the event had
+ * none). Exact but for ids sent as numbers (queued as strings, 2 bytes more). Under `limit` / 3
+ * characters the event fits whatever they are (a character is at most 3 bytes of UTF-8), and its
+ * length stands in.
+ */
+function sentBytes(queuedJson: string, raw: Record<string, unknown>, event: SpecEvent, limit: number): number {
+  if (queuedJson.length * 3 <= limit) {
+    return queuedJson.length
+  }
+  // `"key":"value",` (or with the comma first): the bytes one added string field takes.
+  const added = (key: string, value: string) => key.length + Buffer.byteLength(value) + 6
+  let bytes = Buffer.byteLength(queuedJson) - added('receivedAt', event.receivedAt)
+  if (raw.messageId === undefined) {
+    bytes -= added('messageId', event.messageId)
+  }
+  if (raw.timestamp === undefined) {
+    bytes -= added('timestamp', event.timestamp)
+  }
+  if (raw.type === undefined || raw.type === null) {
+    bytes -= added('type', event.type)
+  }
+  return bytes
+}
+
+/**
  * A queue call whose failure means the events were not stored: the sender must retry (503), as
  * for an overload. The cause is logged by the error handler, never shown to the sender.
  */
@@ -328,6 +357,10 @@ function batchItems(body: unknown): unknown[] {
     throw new IngestHttpError(400, 'INGEST_NOT_A_BATCH', 'batch: must be an array of events')
   }
   const b = body as { batch: unknown[]; context?: unknown; integrations?: unknown }
+  if (!isPlainObject(b.context) && !isPlainObject(b.integrations)) {
+    // Nothing to merge (SDKs put context in each event): the items as they are, uncopied.
+    return b.batch
+  }
   return b.batch.map((item) => {
     if (typeof item !== 'object' || item === null || Array.isArray(item)) {
       return item
