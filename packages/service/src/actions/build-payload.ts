@@ -55,24 +55,46 @@ function coerce(field: Field, value: unknown): { ok: true; value: unknown } | { 
   }
 }
 
-export async function buildPayload<F extends Fields>(
+/**
+ * The action's payload from the event: synchronously when no field's mapping holds JSONata (the
+ * actions' defaults; most subscriptions), else as a promise. Either way, a refused payload
+ * throws (or rejects with) a PayloadError naming every field at fault.
+ */
+export function buildPayload<F extends Fields>(
   fields: F,
   mapping: Record<string, MappingValue> | undefined,
   event: unknown,
-): Promise<PayloadOf<F>> {
+): PayloadOf<F> | Promise<PayloadOf<F>> {
+  const entries = Object.entries(fields)
+  const mappings = entries.map(([name, field]) => mapping?.[name] ?? field.default)
+  if (mappings.every((m) => m === undefined || isSyncMapping(m))) {
+    return assemble<F>(
+      entries,
+      mappings.map((m) => (m === undefined ? undefined : resolveMappingSync(m, event))),
+      mappings,
+    )
+  }
+  return Promise.all(
+    mappings.map((m, i) => (m === undefined ? undefined : resolveMapping(m, event, entries[i]?.[0]))),
+  ).then((values) => assemble<F>(entries, values, mappings))
+}
+
+/** Coerces each field's resolved value to its type and checks the required ones. */
+function assemble<F extends Fields>(
+  entries: [string, Field][],
+  values: unknown[],
+  mappings: (MappingValue | undefined)[],
+): PayloadOf<F> {
   const payload: Record<string, unknown> = {}
   const problems: { field: string; message: string }[] = []
-  for (const [name, field] of Object.entries(fields)) {
-    const m = mapping?.[name] ?? field.default
-    if (m === undefined) {
+  entries.forEach(([name, field], i) => {
+    if (mappings[i] === undefined) {
       if (field.required) {
         problems.push({ field: name, message: 'is required and has no mapping' })
       }
-      continue
+      return
     }
-    // Most mappings hold no JSONata: resolving them without a promise each saves the microtasks.
-    const resolved = isSyncMapping(m) ? resolveMappingSync(m, event) : await resolveMapping(m, event, name)
-    const c = coerce(field, resolved)
+    const c = coerce(field, values[i])
     if (!c.ok) {
       problems.push({ field: name, message: c.message })
     } else if (c.value === undefined) {
@@ -82,7 +104,7 @@ export async function buildPayload<F extends Fields>(
     } else {
       payload[name] = c.value
     }
-  }
+  })
   if (problems.length > 0) {
     throw new PayloadError(problems)
   }

@@ -423,6 +423,8 @@ export class DestinationWorker {
   private leaseLostAt: number | null = null
   /** Ends the current pause when new jobs arrive (`wake()`). */
   private wakeUp = new AbortController()
+  /** Whether the loop is in `pause` (what `wake` can end). */
+  private pausing = false
   /** Ends the worker's sleeps at `stop()`. */
   private readonly stopSleeps = new AbortController()
   /** Cancels requests still waiting on Zendesk when the stop's grace period is over. */
@@ -574,12 +576,24 @@ export class DestinationWorker {
   }
 
   /** A sleep that `stop()` ends early. */
-  private pause(ms: number): Promise<void> {
-    return this.deps.sleep(ms, AbortSignal.any([this.stopSleeps.signal, this.wakeUp.signal]))
+  private async pause(ms: number): Promise<void> {
+    this.pausing = true
+    try {
+      await this.deps.sleep(ms, AbortSignal.any([this.stopSleeps.signal, this.wakeUp.signal]))
+    } finally {
+      this.pausing = false
+    }
   }
 
-  /** New jobs are ready: ends an idle pause now instead of at its end. */
+  /**
+   * New jobs are ready: ends an idle pause now instead of at its end. Outside a pause there is
+   * nothing to end (the next round claims them): no abort then, whose AbortError and its stack
+   * cost ~0.3 ms on each ingest request.
+   */
   wake(): void {
+    if (!this.pausing) {
+      return
+    }
     this.wakeUp.abort()
     this.wakeUp = new AbortController()
   }
@@ -895,14 +909,15 @@ export class DestinationWorker {
       }
       for (const sub of subs) {
         try {
+          const payload = buildPayload(
+            sub.action.fields,
+            sub.mapping,
+            sub.prepare ? sub.prepare(event) : event,
+          )
           built.push({
             job,
             action: sub.action,
-            payload: await buildPayload(
-              sub.action.fields,
-              sub.mapping,
-              sub.prepare ? sub.prepare(event) : event,
-            ),
+            payload: payload instanceof Promise ? await payload : payload,
           })
         } catch (err) {
           local.push({ job, error: mappingError(err) })
