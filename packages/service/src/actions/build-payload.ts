@@ -75,7 +75,7 @@ export function buildPayload<F extends Fields>(
     )
   }
   return Promise.all(
-    mappings.map((m, i) => (m === undefined ? undefined : resolveMapping(m, event, entries[i]?.[0]))),
+    mappings.map(async (m, i) => (m === undefined ? undefined : resolveMapping(m, event, entries[i]?.[0]))),
   ).then((values) => assemble<F>(entries, values, mappings))
 }
 
