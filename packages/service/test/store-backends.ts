@@ -11,9 +11,10 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 
 import { migrate } from '../src/db/migrate.js'
+import { openThreadedSqliteQueue, type ThreadedSqliteQueue } from '../src/queue/threaded-sqlite-queue.js'
 import { openPgPool, type PgPool } from '../src/db/pg.js'
 import type { ActionMemoryStore } from '../src/lib/action-memory.js'
-import type { Clock } from '../src/lib/clock.js'
+import { systemClock, type Clock } from '../src/lib/clock.js'
 import { openActionMemory } from '../src/store/action-memory.js'
 import { openSqliteActivationStore, type ActivationStore } from '../src/store/activations.js'
 import { openDeliveryLog, type DeliveryLog, type DeliveryLogOptions } from '../src/store/delivery-log.js'
@@ -47,19 +48,34 @@ export interface StoreBackend {
   cleanup(): Promise<void>
 }
 
-export function sqliteStoreBackend(): StoreBackend {
+/**
+ * With `writesInQueueThread`, the stores that can write through the queue's thread (the delivery
+ * log) do, as the service runs them (db/open-backend.ts): a threaded queue opens on each file.
+ */
+export function sqliteStoreBackend(options: { writesInQueueThread?: boolean } = {}): StoreBackend {
   const dir = mkdtempSync(join(tmpdir(), 'zdd-stores-'))
   const open: Database.Database[] = []
+  const queues: ThreadedSqliteQueue[] = []
   let files = 0
-  const connect = (path: string): StoreDatabase => {
+  const connect = async (path: string): Promise<StoreDatabase> => {
     const db = new Database(path)
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = NORMAL')
     open.push(db)
+    let writer: ThreadedSqliteQueue | undefined
+    if (options.writesInQueueThread === true) {
+      writer = await openThreadedSqliteQueue({
+        path,
+        clock: systemClock,
+        retentionMs: 60_000,
+        dedupeWindowMs: 60_000,
+      })
+      queues.push(writer)
+    }
     return {
       actionMemory: (clock) => openActionMemory(db, clock),
       activations: () => openSqliteActivationStore(db),
-      deliveryLog: (opts) => openDeliveryLog(db, opts),
+      deliveryLog: (opts) => openDeliveryLog(db, opts, writer),
       rejectedEvents: (capacity) => openRejectedEventStore(db, capacity),
       oauthTokens: (clock) => openOAuthTokenStore(db, clock),
       committedRows(table) {
@@ -72,18 +88,18 @@ export function sqliteStoreBackend(): StoreBackend {
           reader.close()
         }
       },
-      reopen: () => Promise.resolve(connect(path)),
+      reopen: () => connect(path),
     }
   }
   return {
-    name: 'sqlite',
-    open: () => Promise.resolve(connect(join(dir, `stores-${++files}.sqlite`))),
-    cleanup() {
+    name: options.writesInQueueThread === true ? 'sqlite, writes in the queue thread' : 'sqlite',
+    open: () => connect(join(dir, `stores-${++files}.sqlite`)),
+    async cleanup() {
+      await Promise.all(queues.splice(0).map((q) => q.close()))
       for (const db of open.splice(0)) {
         db.close()
       }
       rmSync(dir, { recursive: true, force: true })
-      return Promise.resolve()
     },
   }
 }

@@ -121,7 +121,8 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
   const storeDb = new Database(path)
   storeDb.pragma('journal_mode = WAL')
   storeDb.pragma('busy_timeout = 5000')
-  const deliveryLog = openDeliveryLog(storeDb, { clock: opts.clock, onError: onLogError })
+  // The log's rows (one per settled job) are written by the queue's thread, off the event loop.
+  const deliveryLog = openDeliveryLog(storeDb, { clock: opts.clock, onError: onLogError }, queue)
   return {
     kind: 'sqlite',
     queue,

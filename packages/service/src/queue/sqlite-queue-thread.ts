@@ -54,6 +54,8 @@ async function run(q: SqliteQueue, r: QueueThreadRequest): Promise<unknown> {
       return q.backlog()
     case 'purge':
       return q.purge(r.olderThanMs)
+    case 'runStatements':
+      return q.runStatements(r.batch)
     case 'close':
       return q.close()
   }

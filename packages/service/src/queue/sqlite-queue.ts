@@ -253,6 +253,8 @@ export class SqliteQueue implements Queue {
   private readonly retentionMs: number
   private readonly dedupeWindowMs: number
   private readonly statements: ReturnType<typeof prepareStatements>
+  /** Other stores' statements (`runStatements`), by SQL text. */
+  private readonly foreign = new Map<string, Database.Statement<SqlValue[]>>()
 
   constructor(options: SqliteQueueOptions) {
     const synchronous = options.synchronous ?? 'NORMAL'
@@ -518,6 +520,26 @@ export class SqliteQueue implements Queue {
     return earliest
   }
 
+  /**
+   * Runs other stores' statements of the same file in one write transaction on this connection:
+   * in the threaded queue, that takes their writes off the service's event loop (the delivery
+   * log's rows, a row per settled job). Statements are prepared once per SQL text.
+   */
+  runStatements(batch: SqlStatementBatch): void {
+    this.write(() => {
+      for (const { sql, rows } of batch) {
+        let statement = this.foreign.get(sql)
+        if (statement === undefined) {
+          statement = this.db.prepare<SqlValue[]>(sql)
+          this.foreign.set(sql, statement)
+        }
+        for (const row of rows) {
+          statement.run(...row)
+        }
+      }
+    })
+  }
+
   /** Runs `work` in a BEGIN IMMEDIATE transaction (takes the write lock up front). */
   private write<T>(work: () => T): T {
     return this.db.transaction(work).immediate()
@@ -580,6 +602,11 @@ function migrate(db: Database.Database): number {
     })
     .immediate()
 }
+
+export type SqlValue = string | number | bigint | null
+
+/** Statements with the parameter rows each runs for (`runStatements`), in order. */
+export type SqlStatementBatch = { sql: string; rows: SqlValue[][] }[]
 
 /** A new job with its payload as JSON, as `enqueueRows` takes it. */
 export interface SerializedJob {

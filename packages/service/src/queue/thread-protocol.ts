@@ -6,7 +6,7 @@
  */
 import { AppError, ERROR_KINDS, type ErrorKind } from '../errors.js'
 import type { ClaimOptions, JobState } from './queue.js'
-import type { SerializedJob, SqliteQueueOptions } from './sqlite-queue.js'
+import type { SerializedJob, SqliteQueueOptions, SqlStatementBatch } from './sqlite-queue.js'
 
 export interface QueueThreadData {
   /** The queue's options but its clock: time comes with each request. */
@@ -28,6 +28,7 @@ export type QueueThreadRequest =
   | { op: 'counts'; destinationId?: string }
   | { op: 'backlog' }
   | { op: 'purge'; olderThanMs?: number }
+  | { op: 'runStatements'; batch: SqlStatementBatch }
   | { op: 'close' }
 
 export interface SerializedError {

@@ -28,6 +28,7 @@ import {
   type JobRow,
   type SqliteQueueInfo,
   type SqliteQueueOptions,
+  type SqlStatementBatch,
 } from './sqlite-queue.js'
 import {
   deserializeError,
@@ -209,6 +210,15 @@ export class ThreadedSqliteQueue implements Queue {
       op: 'purge',
       ...(olderThanMs === undefined ? {} : { olderThanMs }),
     }) as Promise<number>
+  }
+
+  /**
+   * Runs statements of other stores of the same file in one write transaction in the queue's
+   * thread (`SqliteQueue.runStatements`): their writes leave the event loop, in call order with
+   * the queue's own.
+   */
+  async runStatements(batch: SqlStatementBatch): Promise<void> {
+    await this.call({ op: 'runStatements', batch })
   }
 
   async close(): Promise<void> {

@@ -190,8 +190,32 @@ export function bufferedDeliveryLog(writer: DeliveryLogWriter, opts: DeliveryLog
   }
 }
 
-/** The delivery log in the service's SQLite database (table `delivery_log`, created if missing). */
-export function openDeliveryLog(db: Database.Database, opts: DeliveryLogOptions): DeliveryLog {
+/** Parameter values of SQLite statements. */
+export type SqlValue = string | number | bigint | null
+
+/**
+ * Runs statements, each for its rows of parameters, in one write transaction on another
+ * connection to the same file: the queue's, in its own thread (`ThreadedSqliteQueue.runStatements`),
+ * so that the log's rows are written off the service's event loop.
+ */
+export interface SqlStatementRunner {
+  runStatements(batch: { sql: string; rows: SqlValue[][] }[]): Promise<void>
+}
+
+const INSERT_ROW = `INSERT INTO delivery_log (destination_id, job_id, message_id, type, event, actions, outcome, reason, attempt, at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+// Ids grow by one per row, so the rows beyond capacity are those below the newest id − capacity.
+const TRIM = 'DELETE FROM delivery_log WHERE id <= (SELECT max(id) FROM delivery_log) - ?'
+
+/**
+ * The delivery log in the service's SQLite database (table `delivery_log`, created if missing).
+ * Reads use `db`; writes too, unless `writer` takes them (the queue's thread).
+ */
+export function openDeliveryLog(
+  db: Database.Database,
+  opts: DeliveryLogOptions,
+  writer?: SqlStatementRunner,
+): DeliveryLog {
   const { capacity } = deliveryLogDefaults(opts)
   db.exec(`CREATE TABLE IF NOT EXISTS delivery_log (
     id INTEGER PRIMARY KEY,
@@ -209,42 +233,42 @@ export function openDeliveryLog(db: Database.Database, opts: DeliveryLogOptions)
   CREATE INDEX IF NOT EXISTS delivery_log_job ON delivery_log (job_id);
   CREATE INDEX IF NOT EXISTS delivery_log_message ON delivery_log (message_id);
   CREATE INDEX IF NOT EXISTS delivery_log_destination_at ON delivery_log (destination_id, at)`)
-  const insert = db.prepare(
-    `INSERT INTO delivery_log (destination_id, job_id, message_id, type, event, actions, outcome, reason, attempt, at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  )
-  // Ids grow by one per row, so the rows beyond capacity are those below the newest id − capacity.
-  const trim = db.prepare('DELETE FROM delivery_log WHERE id <= ?')
   // The oldest rows come first in id order, so each chunk finds its rows at the start of the table.
   const purgeStmt = db.prepare(
     `DELETE FROM delivery_log WHERE id IN (SELECT id FROM delivery_log WHERE at < ? ORDER BY id LIMIT ${PURGE_CHUNK})`,
   )
   const countStmt = db.prepare('SELECT COUNT(*) AS n FROM delivery_log')
-  const write = db.transaction((entries: NewDeliveryLogEntry[]) => {
-    let last = 0
+  const insert = db.prepare(INSERT_ROW)
+  const trim = db.prepare(TRIM)
+  const rowOf = (e: NewDeliveryLogEntry): SqlValue[] => [
+    e.destinationId,
+    e.jobId,
+    e.messageId,
+    e.type,
+    e.event,
+    JSON.stringify(e.actions),
+    e.outcome,
+    e.reason,
+    e.attempt,
+    e.at,
+  ]
+  const writeHere = db.transaction((entries: NewDeliveryLogEntry[]) => {
     for (const e of entries) {
-      const r = insert.run(
-        e.destinationId,
-        e.jobId,
-        e.messageId,
-        e.type,
-        e.event,
-        JSON.stringify(e.actions),
-        e.outcome,
-        e.reason,
-        e.attempt,
-        e.at,
-      )
-      last = Number(r.lastInsertRowid)
+      insert.run(...rowOf(e))
     }
-    if (last > capacity) {
-      trim.run(last - capacity)
-    }
+    trim.run(capacity)
   })
+  const write = (entries: NewDeliveryLogEntry[]): Promise<void> =>
+    writer === undefined
+      ? settle(() => writeHere.immediate(entries))
+      : writer.runStatements([
+          { sql: INSERT_ROW, rows: entries.map(rowOf) },
+          { sql: TRIM, rows: [[capacity]] },
+        ])
 
   return bufferedDeliveryLog(
     {
-      write: (entries) => settle(() => write.immediate(entries)),
+      write,
       list: (q) =>
         settle(() => {
           const where: string[] = []
