@@ -7,7 +7,7 @@
 import { Agent } from 'node:http'
 
 import { EmulatorLog, readHeldUsers } from './lib/emulator-log.js'
-import { batchBodies, round, sleep, userIdOf } from './lib/load.js'
+import { batchBodies, percentile, round, sleep, userIdOf } from './lib/load.js'
 import { cpuSecondsOf, startService, stopAll, type Child } from './lib/processes.js'
 import { bulkLowerBound, ingest, startSyncEmulator, type ScenarioSettings } from './lib/scenario.js'
 
@@ -115,6 +115,8 @@ export async function identifySync(s: SyncSettings): Promise<IdentifySyncResult>
     const heldAt = Math.max(held.lastJobCompletedAt ?? 0, t.lastSingleUpsertAt ?? 0)
     if (s.timeline === true) {
       const lines = log.entries.map((e) => `${String(e.at - t0).padStart(6)} ${e.status} ${e.path}`)
+      const ms = (p: number) => Math.round(percentile(load.latenciesMs, p))
+      lines.push(`ingest request latency ms: p50 ${ms(50)}, p90 ${ms(90)}, max ${ms(100)}`)
       lines.push(`ingest ended at ${load.endedAt - t0} ms; the emulator held every user at ${heldAt - t0} ms`)
       process.stderr.write(`${lines.join('\n')}\n`)
     }
