@@ -280,7 +280,12 @@ async function readBody(request: FastifyRequest, maxBytes: number): Promise<unkn
  * characters the event fits whatever they are (a character is at most 3 bytes of UTF-8), and its
  * length stands in.
  */
-function sentBytes(queuedJson: string, raw: Record<string, unknown>, event: SpecEvent, limit: number): number {
+function sentBytes(
+  queuedJson: string,
+  raw: Record<string, unknown>,
+  event: SpecEvent,
+  limit: number,
+): number {
   if (queuedJson.length * 3 <= limit) {
     return queuedJson.length
   }
