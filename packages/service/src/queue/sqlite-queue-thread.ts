@@ -6,7 +6,12 @@
 import { parentPort, workerData } from 'node:worker_threads'
 
 import { SqliteQueue, type SqliteQueueOptions } from './sqlite-queue.js'
-import { serializeError, type QueueThreadData, type QueueThreadRequest } from './thread-protocol.js'
+import {
+  fromColumns,
+  serializeError,
+  type QueueThreadData,
+  type QueueThreadRequest,
+} from './thread-protocol.js'
 
 const port = parentPort
 if (port === null) {
@@ -27,7 +32,7 @@ try {
 async function run(q: SqliteQueue, r: QueueThreadRequest): Promise<unknown> {
   switch (r.op) {
     case 'enqueue':
-      return q.enqueueRows(r.jobs)
+      return q.enqueueRows(fromColumns(r.jobs))
     case 'claim':
       return q.claimRows(r.opts)
     case 'extendLease':

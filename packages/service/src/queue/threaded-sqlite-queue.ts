@@ -32,6 +32,7 @@ import {
 } from './sqlite-queue.js'
 import {
   deserializeError,
+  toColumns,
   type QueueThreadData,
   type QueueThreadRequest,
   type SerializedError,
@@ -138,7 +139,7 @@ export class ThreadedSqliteQueue implements Queue {
     if (jobs.length === 0) {
       return Promise.resolve({ inserted: 0, duplicates: 0 })
     }
-    return this.call({ op: 'enqueue', jobs: jobs.map(serializeJob) }) as Promise<EnqueueResult>
+    return this.call({ op: 'enqueue', jobs: toColumns(jobs.map(serializeJob)) }) as Promise<EnqueueResult>
   }
 
   async claim(opts: ClaimOptions): Promise<Job[]> {
