@@ -8,6 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { SqliteQueue, type SqliteQueueOptions } from './sqlite-queue.js'
 import {
   fromColumns,
+  rowsToColumns,
   serializeError,
   type QueueThreadData,
   type QueueThreadRequest,
@@ -34,7 +35,7 @@ async function run(q: SqliteQueue, r: QueueThreadRequest): Promise<unknown> {
     case 'enqueue':
       return q.enqueueRows(fromColumns(r.jobs))
     case 'claim':
-      return q.claimRows(r.opts)
+      return rowsToColumns(q.claimRows(r.opts))
     case 'extendLease':
       return q.extendLease(r.ids, r.leaseMs)
     case 'complete':

@@ -6,7 +6,7 @@
  */
 import { AppError, ERROR_KINDS, type ErrorKind } from '../errors.js'
 import type { ClaimOptions, JobState } from './queue.js'
-import type { SerializedJob, SqliteQueueOptions, SqlStatementBatch } from './sqlite-queue.js'
+import type { JobRow, SerializedJob, SqliteQueueOptions, SqlStatementBatch } from './sqlite-queue.js'
 
 export interface QueueThreadData {
   /** The queue's options but its clock: time comes with each request. */
@@ -59,6 +59,42 @@ export function fromColumns(c: JobColumns): SerializedJob[] {
     dedupeKey: c.dedupeKeys[i] ?? null,
     payloadJson: c.payloads[i] ?? 'null',
   }))
+}
+
+/** Job rows as columns (claims answer with up to a thousand): cloned faster than objects. */
+export type JobRowColumns = { [K in keyof JobRow]: JobRow[K][] }
+
+const JOB_ROW_FIELDS = [
+  'id',
+  'destination_id',
+  'ordering_key',
+  'dedupe_key',
+  'payload',
+  'state',
+  'attempts',
+  'available_at',
+  'leased_until',
+  'last_error',
+  'created_at',
+  'updated_at',
+] as const satisfies readonly (keyof JobRow)[]
+
+export function rowsToColumns(rows: JobRow[]): JobRowColumns {
+  const columns = {} as Record<keyof JobRow, unknown[]>
+  for (const field of JOB_ROW_FIELDS) {
+    columns[field] = rows.map((r) => r[field])
+  }
+  return columns as JobRowColumns
+}
+
+export function columnsToRows(c: JobRowColumns): JobRow[] {
+  return c.id.map((id, i) => {
+    const row = { id } as Record<keyof JobRow, unknown>
+    for (const field of JOB_ROW_FIELDS) {
+      row[field] = c[field][i]
+    }
+    return row as unknown as JobRow
+  })
 }
 
 export interface SerializedError {

@@ -31,8 +31,10 @@ import {
   type SqlStatementBatch,
 } from './sqlite-queue.js'
 import {
+  columnsToRows,
   deserializeError,
   toColumns,
+  type JobRowColumns,
   type QueueThreadData,
   type QueueThreadRequest,
   type SerializedError,
@@ -143,8 +145,8 @@ export class ThreadedSqliteQueue implements Queue {
   }
 
   async claim(opts: ClaimOptions): Promise<Job[]> {
-    const rows = (await this.call({ op: 'claim', opts })) as JobRow[]
-    return rows.map(toJob)
+    const columns = (await this.call({ op: 'claim', opts })) as JobRowColumns
+    return columnsToRows(columns).map(toJob)
   }
 
   async extendLease(ids: number[], leaseMs: number): Promise<void> {
