@@ -208,11 +208,14 @@ destinations:
         mapping:
           colour: "red"
           name: { "@path": "traits.name" }
+          email: { "@if": { "exists": { "@path": "$.traits.email" }, "then": { "@path": "$.traits.email" } } }
+          phone: { "@if": { "then": { "@template": "+{{traits.phone}}" } } }
 `
     expect(problemsOf(() => loadConfig({}, bad))).toEqual([
       'destinations[0].subscriptions[0].action: unknown action "explode"',
       'destinations[0].subscriptions[1].mapping.colour: action "upsert-user" has no field "colour"',
       'destinations[0].subscriptions[1].mapping.name: @path must start with "$."',
+      'destinations[0].subscriptions[1].mapping.phone.@if: needs exactly one condition, "exists" or "blank"',
       'destinations[0].zendesk: give oauth (clientId, clientSecret), oauthTokens (clientId, accessToken, refreshToken) or the legacy apiToken (email, token)',
       'sources[0].destinations[1]: no destination "ghost"',
     ])

@@ -42,10 +42,12 @@ destinations:
             plan: { '@path': '$.properties.plan' }
             seats: { '@jsonata': '$number(properties.seats)' }
             channel: web
+            source: { '@template': '{{context.app}}/{{properties.plan}}' }
+            tier: { '@if': { blank: { '@path': '$.properties.tier' }, then: standard, else: { '@path': '$.properties.tier' } } }
 `
 
 describe('a destination’s own subscription mappings and triggers', () => {
-  test('literal, @path and @jsonata mappings reach Zendesk; events the trigger does not take are skipped with the condition they failed', async () => {
+  test('literal, @path, @jsonata, @template and @if mappings reach Zendesk; events the trigger does not take are skipped with the condition they failed', async () => {
     t = await startTestService({ configYaml })
     const accepted = await t.post('/v1/batch', {
       batch: [
@@ -55,7 +57,8 @@ describe('a destination’s own subscription mappings and triggers', () => {
           userId: 'u-7',
           event: 'Signed Up',
           timestamp: '2027-03-01T10:00:00.000Z',
-          properties: { contact: 'Eve@Example.com', plan: 'pro', seats: '12', ignored: 'x' },
+          properties: { contact: 'Eve@Example.com', plan: 'pro', seats: '12', ignored: 'x', tier: ' ' },
+          context: { app: 'web-app' },
         },
         // Listed in events, but exceptEvents wins.
         {
@@ -117,10 +120,11 @@ describe('a destination’s own subscription mappings and triggers', () => {
     const state = await t.state()
     expect(state.user_events).toHaveLength(1)
     const [event] = state.user_events
-    // @jsonata: the type; an object of a @path, a @jsonata ($number) and a literal: the properties.
+    // @jsonata: the type; an object of a @path, a @jsonata ($number), a literal, a @template and
+    // an @if (the blank tier took the `then` branch): the properties.
     expect(event).toMatchObject({
       type: 'app.signed_up',
-      properties: { plan: 'pro', seats: 12, channel: 'web' },
+      properties: { plan: 'pro', seats: 12, channel: 'web', source: 'web-app/pro', tier: 'standard' },
       created_at: '2027-03-01T10:00:00.000Z',
     })
     expect(event.properties).not.toHaveProperty('ignored')
