@@ -169,35 +169,6 @@ describe('the delivery worker', () => {
     expect((await s.requests('create_or_update_many')).map((r) => r.status)).toEqual([200, 200, 200])
   })
 
-  test('a poll that finds several bulk jobs finished completes all their jobs in one queue write', async () => {
-    const emulator = await startEmulator(cleanups, { jobDelayMs: 20 })
-    const queue = openTempQueue(cleanups, 'zdd-worker-')
-    // The real queue, its completions recorded on the way.
-    const completions: number[][] = []
-    const recording = Object.assign(Object.create(queue) as SqliteQueue, {
-      complete: (ids: number[]) => {
-        completions.push(ids)
-        return queue.complete(ids)
-      },
-    })
-    await queue.enqueue(
-      Array.from({ length: 300 }, (_, i) =>
-        identifyJob(`u${i}`, { email: `u${i}@example.com`, name: `U ${i}` }, `m-${i}`),
-      ),
-    )
-    // Three bulk calls go out together; the first poll (its first guess: 200 ms) finds all done.
-    const worker = createWorker(
-      cleanups,
-      emulatorSender(cleanups, emulator),
-      workerDeps(recording, { options: { maxBulkJobsInFlight: 3, pollIntervalMs: 200 } }),
-    )
-    worker.start()
-    await waitFor(async () => (await queue.counts(DESTINATION)).done === 300, 10_000)
-    expect((await requests(emulator, 'create_or_update_many')).length).toBe(3)
-    expect((await requests(emulator, 'job_statuses')).length).toBe(1)
-    expect(completions.map((ids) => ids.length)).toEqual([300])
-  })
-
   test('a worker that starts on jobs leased by a process that died delivers them at once', async () => {
     const s = await setup()
     const ids = await s.identify({ userId: 'ann', email: 'ann@example.com', name: 'Ann' })

@@ -429,8 +429,6 @@ export class DestinationWorker {
   private wakeUp = new AbortController()
   /** Whether the loop is in `pause` (what `wake` can end). */
   private pausing = false
-  /** While `settleFinished` runs: the delivered jobs it completes in one queue write at its end. */
-  private completions: number[] | null = null
   /** Ends the worker's sleeps at `stop()`. */
   private readonly stopSleeps = new AbortController()
   /** Cancels requests still waiting on Zendesk when the stop's grace period is over. */
@@ -833,30 +831,13 @@ export class DestinationWorker {
     return true
   }
 
-  /**
-   * Settles the records of the bulk jobs the last polls found finished. Their delivered jobs are
-   * completed in one queue write at the end (`completions`), not one per bulk job: a poll often
-   * finds a wave of 20–28 jobs finished, and each write waited for the queue's thread behind
-   * ingest's enqueues (a wave took 85–115 ms to settle while ingest ran).
-   */
+  /** Settles the records of the bulk jobs the last polls found finished. */
   private async settleFinished(): Promise<void> {
-    if (this.toSettle.length === 0) {
-      return
-    }
-    const completions: number[] = []
-    this.completions = completions
-    try {
-      while (this.toSettle.length > 0) {
-        const batch = this.toSettle
-        this.toSettle = []
-        for (const settle of batch) {
-          await settle()
-        }
-      }
-    } finally {
-      this.completions = null
-      if (completions.length > 0) {
-        await this.persist(() => this.deps.queue.complete(completions))
+    while (this.toSettle.length > 0) {
+      const batch = this.toSettle
+      this.toSettle = []
+      for (const settle of batch) {
+        await settle()
       }
     }
   }
@@ -1558,12 +1539,7 @@ export class DestinationWorker {
       }
     }
     if (delivered.length > 0) {
-      if (this.completions !== null) {
-        // `settleFinished` completes them with the rest of the wave.
-        this.completions.push(...delivered)
-      } else {
-        await this.persist(() => this.deps.queue.complete(delivered))
-      }
+      await this.persist(() => this.deps.queue.complete(delivered))
     }
     for (const [reason, ids] of parked) {
       await this.persist(() => this.deps.queue.park(ids, reason))
