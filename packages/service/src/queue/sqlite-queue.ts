@@ -27,6 +27,7 @@ import Database from 'better-sqlite3'
 
 import { AppError, ERROR_KINDS } from '../errors.js'
 import type { Clock } from '../lib/clock.js'
+import type { SqlStatementBatch, SqlValue } from '../lib/sql-statements.js'
 import type {
   ClaimOptions,
   EnqueueResult,
@@ -610,11 +611,6 @@ function migrate(db: Database.Database): number {
     })
     .immediate()
 }
-
-export type SqlValue = string | number | bigint | null
-
-/** Statements with the parameter rows each runs for (`runStatements`), in order. */
-export type SqlStatementBatch = { sql: string; rows: SqlValue[][] }[]
 
 /** A new job with its payload as JSON, as `enqueueRows` takes it. */
 export interface SerializedJob {

@@ -6,7 +6,8 @@
  */
 import { AppError, ERROR_KINDS, type ErrorKind } from '../errors.js'
 import type { ClaimOptions, JobState } from './queue.js'
-import type { JobRow, SerializedJob, SqliteQueueOptions, SqlStatementBatch } from './sqlite-queue.js'
+import type { SqlStatementBatch } from '../lib/sql-statements.js'
+import type { JobRow, SerializedJob, SqliteQueueOptions } from './sqlite-queue.js'
 
 export interface QueueThreadData {
   /** The queue's options but its clock: time comes with each request. */

@@ -21,6 +21,7 @@ import { Worker } from 'node:worker_threads'
 
 import { AppError, ERROR_KINDS } from '../errors.js'
 import type { Clock } from '../lib/clock.js'
+import type { SqlStatementBatch, SqlStatementRunner } from '../lib/sql-statements.js'
 import type { ClaimOptions, EnqueueResult, Job, JobState, NewJob, Queue, QueueCounts } from './queue.js'
 import {
   serializeJob,
@@ -28,7 +29,6 @@ import {
   type JobRow,
   type SqliteQueueInfo,
   type SqliteQueueOptions,
-  type SqlStatementBatch,
 } from './sqlite-queue.js'
 import {
   columnsToRows,
@@ -93,7 +93,7 @@ export async function openThreadedSqliteQueue(options: SqliteQueueOptions): Prom
   return new ThreadedSqliteQueue(worker, clock, info)
 }
 
-export class ThreadedSqliteQueue implements Queue {
+export class ThreadedSqliteQueue implements Queue, SqlStatementRunner {
   readonly info: SqliteQueueInfo
 
   private readonly worker: Worker

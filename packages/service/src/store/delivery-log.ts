@@ -19,6 +19,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import type Database from 'better-sqlite3'
 
 import type { Clock } from '../lib/clock.js'
+import type { SqlStatementRunner, SqlValue } from '../lib/sql-statements.js'
 
 export const DELIVERY_OUTCOMES = ['delivered', 'skipped', 'retry', 'failed', 'parked'] as const
 export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number]
@@ -190,18 +191,6 @@ export function bufferedDeliveryLog(writer: DeliveryLogWriter, opts: DeliveryLog
   }
 }
 
-/** Parameter values of SQLite statements. */
-export type SqlValue = string | number | bigint | null
-
-/**
- * Runs statements, each for its rows of parameters, in one write transaction on another
- * connection to the same file: the queue's, in its own thread (`ThreadedSqliteQueue.runStatements`),
- * so that the log's rows are written off the service's event loop.
- */
-export interface SqlStatementRunner {
-  runStatements(batch: { sql: string; rows: SqlValue[][] }[]): Promise<void>
-}
-
 const INSERT_ROW = `INSERT INTO delivery_log (destination_id, job_id, message_id, type, event, actions, outcome, reason, attempt, at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 // Ids grow by one per row, so the rows beyond capacity are those below the newest id − capacity.
@@ -209,7 +198,8 @@ const TRIM = 'DELETE FROM delivery_log WHERE id <= (SELECT max(id) FROM delivery
 
 /**
  * The delivery log in the service's SQLite database (table `delivery_log`, created if missing).
- * Reads use `db`; writes too, unless `writer` takes them (the queue's thread).
+ * Reads use `db`; writes too, unless `writer` takes them: the queue's thread
+ * (`ThreadedSqliteQueue.runStatements`), off the service's event loop.
  */
 export function openDeliveryLog(
   db: Database.Database,
