@@ -21,6 +21,8 @@
  */
 import jsonata from 'jsonata'
 
+import { boundedMemo } from '../lib/bounded-memo.js'
+
 export type MappingValue =
   | string
   | number
@@ -69,25 +71,19 @@ function expression(source: string, field: string): ReturnType<typeof jsonata> {
  * few dozen), and a sync reads several per event (splitting each time was ~5% of the service's
  * CPU in `identify-sync`).
  */
-const pathSteps = new Map<string, string[]>()
+const stepsOf = boundedMemo((path: string): string[] => {
+  if (!path.startsWith('$.')) {
+    throw new MappingError(path, 'a path starts with "$." (for example $.traits.email)')
+  }
+  return path.slice(2).split('.')
+})
 
 /** Reads `$.a.b.c` from a value; undefined when any step is missing. */
 export function readPath(root: unknown, path: string): unknown {
   if (path === '$') {
     return root
   }
-  let steps = pathSteps.get(path)
-  if (steps === undefined) {
-    if (!path.startsWith('$.')) {
-      throw new MappingError(path, 'a path starts with "$." (for example $.traits.email)')
-    }
-    steps = path.slice(2).split('.')
-    if (pathSteps.size >= 10_000) {
-      // Never reached with configured paths; a bound all the same.
-      pathSteps.clear()
-    }
-    pathSteps.set(path, steps)
-  }
+  const steps = stepsOf(path)
   let cur: unknown = root
   for (const key of steps) {
     if (typeof cur !== 'object' || cur === null) {
@@ -114,37 +110,33 @@ function branchOf(d: IfDirective, condition: unknown): MappingValue | undefined 
   return holds ? d.then : d.else
 }
 
-/** A template's text and paths, split once (templates come from the configuration and defaults). */
-const templates = new Map<string, { text: string[]; paths: string[] }>()
+/**
+ * A template split once into its text and its `{{path}}` placeholders: odd positions are the paths
+ * (dot steps from the event's root, made `$.` paths), even ones the text around them.
+ */
+const partsOf = boundedMemo((source: string): string[] =>
+  source.split(/\{\{([^{}]*)\}\}/).map((part, i) => {
+    if (i % 2 === 0) {
+      return part
+    }
+    const p = part.trim()
+    return p === '' || p === '$' ? '$' : p.startsWith('$.') ? p : `$.${p}`
+  }),
+)
 
 function renderTemplate(source: string, event: unknown): string {
-  let t = templates.get(source)
-  if (t === undefined) {
-    const text: string[] = []
-    const paths: string[] = []
-    let rest = source
-    for (let m = /\{\{([^{}]*)\}\}/.exec(rest); m !== null; m = /\{\{([^{}]*)\}\}/.exec(rest)) {
-      text.push(rest.slice(0, m.index))
-      const p = (m[1] ?? '').trim()
-      paths.push(p === '' || p === '$' ? '$' : p.startsWith('$.') ? p : `$.${p}`)
-      rest = rest.slice(m.index + m[0].length)
+  let out = ''
+  partsOf(source).forEach((part, i) => {
+    if (i % 2 === 0) {
+      out += part
+      return
     }
-    text.push(rest)
-    t = { text, paths }
-    if (templates.size >= 10_000) {
-      templates.clear()
-    }
-    templates.set(source, t)
-  }
-  let out = t.text[0] ?? ''
-  t.paths.forEach((path, i) => {
-    const v = readPath(event, path)
+    const v = readPath(event, part)
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
       out += String(v)
     } else if (typeof v === 'object' && v !== null) {
       out += JSON.stringify(v)
     }
-    out += t.text[i + 1] ?? ''
   })
   return out
 }

@@ -21,6 +21,7 @@
  *   the same, and it must match the field's pattern; lookup: a record id.
  * - `null` clears a value of any type; so does `""` for a type that is not text.
  */
+import { boundedMemo } from '../lib/bounded-memo.js'
 import type { ZendeskRequest } from './request.js'
 
 export type FieldKind = 'user' | 'organization' | 'ticket'
@@ -97,28 +98,17 @@ export function createField(
 }
 
 /**
- * Trait and property names seen, and their snake_case: a sync meets the same few names in every
- * event (four regular expressions per name and event were ~1.5% of the service's CPU in
- * `identify-sync`). Bounded: cleared past 10,000 names.
+ * `planType`, `plan-type` and `Plan Type` all become `plan_type`. Remembered per name: a sync meets
+ * the same few names in every event (four regular expressions per name and event were ~1.5% of the
+ * service's CPU in `identify-sync`).
  */
-const snakeCases = new Map<string, string>()
-
-/** `planType`, `plan-type` and `Plan Type` all become `plan_type`. */
-export function snakeCase(key: string): string {
-  let snake = snakeCases.get(key)
-  if (snake === undefined) {
-    snake = key
-      .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-      .replace(/[^A-Za-z0-9]+/g, '_')
-      .replace(/^_+|_+$/g, '')
-      .toLowerCase()
-    if (snakeCases.size >= 10_000) {
-      snakeCases.clear()
-    }
-    snakeCases.set(key, snake)
-  }
-  return snake
-}
+export const snakeCase = boundedMemo((key: string): string =>
+  key
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .toLowerCase(),
+)
 
 /** Zendesk's rule for a field key: letters, digits and underscores, not only digits [D-uf]. */
 export function isValidFieldKey(key: string): boolean {
