@@ -27,7 +27,7 @@ import Database from 'better-sqlite3'
 
 import { AppError, ERROR_KINDS } from '../errors.js'
 import type { Clock } from '../lib/clock.js'
-import type { SqlStatementBatch, SqlValue } from '../lib/sql-statements.js'
+import { sqliteBatchRunner, type SqlStatementBatch } from '../lib/sql-statements.js'
 import type {
   ClaimOptions,
   EnqueueResult,
@@ -260,8 +260,8 @@ export class SqliteQueue implements Queue {
   private readonly retentionMs: number
   private readonly dedupeWindowMs: number
   private readonly statements: ReturnType<typeof prepareStatements>
-  /** Other stores' statements (`runStatements`), by SQL text. */
-  private readonly foreign = new Map<string, Database.Statement<SqlValue[]>>()
+  /** Runs other stores' statements (`runStatements`). */
+  private readonly foreign: (batch: SqlStatementBatch) => void
 
   constructor(options: SqliteQueueOptions) {
     const synchronous = options.synchronous ?? 'NORMAL'
@@ -294,6 +294,7 @@ export class SqliteQueue implements Queue {
       const effective = Number(this.db.pragma('synchronous', { simple: true })) === 2 ? 'FULL' : 'NORMAL'
       this.info = { path: options.path, journalMode, synchronous: effective, schemaVersion }
       this.statements = prepareStatements(this.db)
+      this.foreign = sqliteBatchRunner(this.db)
     } catch (error) {
       this.db.close()
       throw error
@@ -534,18 +535,7 @@ export class SqliteQueue implements Queue {
    * log's rows, a row per settled job). Statements are prepared once per SQL text.
    */
   runStatements(batch: SqlStatementBatch): void {
-    this.write(() => {
-      for (const { sql, rows } of batch) {
-        let statement = this.foreign.get(sql)
-        if (statement === undefined) {
-          statement = this.db.prepare<SqlValue[]>(sql)
-          this.foreign.set(sql, statement)
-        }
-        for (const row of rows) {
-          statement.run(...row)
-        }
-      }
-    })
+    this.foreign(batch)
   }
 
   /** Runs `work` in a BEGIN IMMEDIATE transaction (takes the write lock up front). */

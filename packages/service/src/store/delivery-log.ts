@@ -19,7 +19,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import type Database from 'better-sqlite3'
 
 import type { Clock } from '../lib/clock.js'
-import type { SqlStatementRunner, SqlValue } from '../lib/sql-statements.js'
+import { sqliteBatchRunner, type SqlStatementRunner, type SqlValue } from '../lib/sql-statements.js'
 
 export const DELIVERY_OUTCOMES = ['delivered', 'skipped', 'retry', 'failed', 'parked'] as const
 export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number]
@@ -228,8 +228,6 @@ export function openDeliveryLog(
     `DELETE FROM delivery_log WHERE id IN (SELECT id FROM delivery_log WHERE at < ? ORDER BY id LIMIT ${PURGE_CHUNK})`,
   )
   const countStmt = db.prepare('SELECT COUNT(*) AS n FROM delivery_log')
-  const insert = db.prepare(INSERT_ROW)
-  const trim = db.prepare(TRIM)
   const rowOf = (e: NewDeliveryLogEntry): SqlValue[] => [
     e.destinationId,
     e.jobId,
@@ -242,19 +240,14 @@ export function openDeliveryLog(
     e.attempt,
     e.at,
   ]
-  const writeHere = db.transaction((entries: NewDeliveryLogEntry[]) => {
-    for (const e of entries) {
-      insert.run(...rowOf(e))
-    }
-    trim.run(capacity)
-  })
-  const write = (entries: NewDeliveryLogEntry[]): Promise<void> =>
-    writer === undefined
-      ? settle(() => writeHere.immediate(entries))
-      : writer.runStatements([
-          { sql: INSERT_ROW, rows: entries.map(rowOf) },
-          { sql: TRIM, rows: [[capacity]] },
-        ])
+  const runHere = sqliteBatchRunner(db)
+  const write = (entries: NewDeliveryLogEntry[]): Promise<void> => {
+    const batch = [
+      { sql: INSERT_ROW, rows: entries.map(rowOf) },
+      { sql: TRIM, rows: [[capacity]] },
+    ]
+    return writer === undefined ? settle(() => runHere(batch)) : writer.runStatements(batch)
+  }
 
   return bufferedDeliveryLog(
     {
