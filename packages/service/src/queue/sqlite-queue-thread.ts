@@ -8,8 +8,10 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { SqliteQueue, type SqliteQueueOptions } from './sqlite-queue.js'
 import {
   fromColumns,
-  rowsToColumns,
+  JOB_ROW_FIELDS,
+  SERIALIZED_JOB_FIELDS,
   serializeError,
+  toColumns,
   type QueueThreadData,
   type QueueThreadRequest,
 } from './thread-protocol.js'
@@ -33,9 +35,9 @@ try {
 async function run(q: SqliteQueue, r: QueueThreadRequest): Promise<unknown> {
   switch (r.op) {
     case 'enqueue':
-      return q.enqueueRows(fromColumns(r.jobs))
+      return q.enqueueRows(fromColumns(r.jobs, SERIALIZED_JOB_FIELDS))
     case 'claim':
-      return rowsToColumns(q.claimRows(r.opts))
+      return toColumns(q.claimRows(r.opts), JOB_ROW_FIELDS)
     case 'extendLease':
       return q.extendLease(r.ids, r.leaseMs)
     case 'complete':

@@ -5,8 +5,8 @@
  * SQLite error its code).
  */
 import { AppError, ERROR_KINDS, type ErrorKind } from '../errors.js'
-import type { ClaimOptions, JobState } from './queue.js'
 import type { SqlStatementBatch } from '../lib/sql-statements.js'
+import type { ClaimOptions, JobState } from './queue.js'
 import type { JobRow, SerializedJob, SqliteQueueOptions } from './sqlite-queue.js'
 
 export interface QueueThreadData {
@@ -15,7 +15,7 @@ export interface QueueThreadData {
 }
 
 export type QueueThreadRequest =
-  | { op: 'enqueue'; jobs: JobColumns }
+  | { op: 'enqueue'; jobs: Columns<SerializedJob> }
   | { op: 'claim'; opts: ClaimOptions }
   | { op: 'extendLease'; ids: number[]; leaseMs: number }
   | { op: 'complete'; ids: number[] }
@@ -33,39 +33,40 @@ export type QueueThreadRequest =
   | { op: 'close' }
 
 /**
- * New jobs as columns, one array per field: a message of a few arrays of strings is cloned across
- * the thread in about half the time of the same jobs as objects (measured: 100 batches of 100
- * jobs, ~10 ms against ~5), and ingest sends one per request.
+ * Records as columns, one array per field: a message of a few arrays is cloned across the thread
+ * in about half the time of the same records as objects (measured: 100 batches of 100 new jobs,
+ * ~10 ms against ~5; 10,000 claimed rows, ~22 ms against ~14 with the conversions). Ingest sends
+ * each request's jobs so, and claims answer so.
  */
-export interface JobColumns {
-  destinationIds: string[]
-  orderingKeys: string[]
-  dedupeKeys: (string | null)[]
-  payloads: string[]
-}
+export type Columns<T> = { [K in keyof T]: T[K][] }
 
-export function toColumns(jobs: SerializedJob[]): JobColumns {
-  return {
-    destinationIds: jobs.map((j) => j.destinationId),
-    orderingKeys: jobs.map((j) => j.orderingKey),
-    dedupeKeys: jobs.map((j) => j.dedupeKey),
-    payloads: jobs.map((j) => j.payloadJson),
+export function toColumns<T extends object>(records: T[], fields: readonly (keyof T)[]): Columns<T> {
+  const columns = {} as Record<keyof T, unknown[]>
+  for (const field of fields) {
+    columns[field] = records.map((r) => r[field])
   }
+  return columns as Columns<T>
 }
 
-export function fromColumns(c: JobColumns): SerializedJob[] {
-  return c.destinationIds.map((destinationId, i) => ({
-    destinationId,
-    orderingKey: c.orderingKeys[i] ?? '',
-    dedupeKey: c.dedupeKeys[i] ?? null,
-    payloadJson: c.payloads[i] ?? 'null',
-  }))
+export function fromColumns<T extends object>(columns: Columns<T>, fields: readonly (keyof T)[]): T[] {
+  const count = fields[0] === undefined ? 0 : columns[fields[0]].length
+  return Array.from({ length: count }, (_, i) => {
+    const record = {} as Record<keyof T, unknown>
+    for (const field of fields) {
+      record[field] = columns[field][i]
+    }
+    return record as T
+  })
 }
 
-/** Job rows as columns (claims answer with up to a thousand): cloned faster than objects. */
-export type JobRowColumns = { [K in keyof JobRow]: JobRow[K][] }
+export const SERIALIZED_JOB_FIELDS = [
+  'destinationId',
+  'orderingKey',
+  'dedupeKey',
+  'payloadJson',
+] as const satisfies readonly (keyof SerializedJob)[]
 
-const JOB_ROW_FIELDS = [
+export const JOB_ROW_FIELDS = [
   'id',
   'destination_id',
   'ordering_key',
@@ -79,24 +80,6 @@ const JOB_ROW_FIELDS = [
   'created_at',
   'updated_at',
 ] as const satisfies readonly (keyof JobRow)[]
-
-export function rowsToColumns(rows: JobRow[]): JobRowColumns {
-  const columns = {} as Record<keyof JobRow, unknown[]>
-  for (const field of JOB_ROW_FIELDS) {
-    columns[field] = rows.map((r) => r[field])
-  }
-  return columns as JobRowColumns
-}
-
-export function columnsToRows(c: JobRowColumns): JobRow[] {
-  return c.id.map((id, i) => {
-    const row = { id } as Record<keyof JobRow, unknown>
-    for (const field of JOB_ROW_FIELDS) {
-      row[field] = c[field][i]
-    }
-    return row as unknown as JobRow
-  })
-}
 
 export interface SerializedError {
   name: string

@@ -31,10 +31,12 @@ import {
   type SqliteQueueOptions,
 } from './sqlite-queue.js'
 import {
-  columnsToRows,
   deserializeError,
+  fromColumns,
+  JOB_ROW_FIELDS,
+  SERIALIZED_JOB_FIELDS,
   toColumns,
-  type JobRowColumns,
+  type Columns,
   type QueueThreadData,
   type QueueThreadRequest,
   type SerializedError,
@@ -141,12 +143,15 @@ export class ThreadedSqliteQueue implements Queue, SqlStatementRunner {
     if (jobs.length === 0) {
       return Promise.resolve({ inserted: 0, duplicates: 0 })
     }
-    return this.call({ op: 'enqueue', jobs: toColumns(jobs.map(serializeJob)) }) as Promise<EnqueueResult>
+    return this.call({
+      op: 'enqueue',
+      jobs: toColumns(jobs.map(serializeJob), SERIALIZED_JOB_FIELDS),
+    }) as Promise<EnqueueResult>
   }
 
   async claim(opts: ClaimOptions): Promise<Job[]> {
-    const columns = (await this.call({ op: 'claim', opts })) as JobRowColumns
-    return columnsToRows(columns).map(toJob)
+    const columns = (await this.call({ op: 'claim', opts })) as Columns<JobRow>
+    return fromColumns(columns, JOB_ROW_FIELDS).map(toJob)
   }
 
   async extendLease(ids: number[], leaseMs: number): Promise<void> {
