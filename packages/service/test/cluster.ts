@@ -102,21 +102,5 @@ export function cluster(env: Record<string, string>): Cluster {
   }
 }
 
-/** Polls `check` every 100 ms until it returns non-null; throws after `timeoutMs`. */
-export async function waitFor<T>(
-  check: () => Promise<T | null>,
-  timeoutMs: number,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await check()
-    if (v !== null) {
-      return v
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}`)
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
+/** Polls `check` every 100 ms until it returns non-null (test/wait-for.ts); the timeout names `what`. */
+export { waitForValue as waitFor } from './wait-for.js'

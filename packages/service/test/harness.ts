@@ -12,6 +12,7 @@ import { loadConfig, type Config } from '../src/config.js'
 import type { Logger } from '../src/delivery/worker.js'
 import { systemClock } from '../src/lib/clock.js'
 import { startService, type RunningService, type ServiceDeps } from '../src/service.js'
+import { waitFor } from './wait-for.js'
 
 export const WRITE_KEY = 'test-write-key'
 
@@ -87,19 +88,7 @@ export async function startTestService(
       const res = await fetch(`${emulator.url}/__emulator/state`)
       return res.json()
     },
-    async waitFor(check, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs
-      for (;;) {
-        const v = await check()
-        if (v) {
-          return v
-        }
-        if (Date.now() > deadline) {
-          throw new Error('timed out waiting for the condition')
-        }
-        await new Promise((resolve) => setTimeout(resolve, 25))
-      }
-    },
+    waitFor: (check, timeoutMs) => waitFor(check, timeoutMs, 25),
     async stop() {
       await service.stop()
       await emulator.close()

@@ -168,20 +168,5 @@ export async function emulatorUsers(
   return state.users
 }
 
-/** Polls `check` every 20 ms until it returns a truthy value, which it returns; throws after `timeoutMs`. */
-export async function waitFor<T>(
-  check: () => Promise<T | null | undefined | false>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await check()
-    if (v) {
-      return v
-    }
-    if (Date.now() > deadline) {
-      throw new Error('timed out waiting for the condition')
-    }
-    await delay(20)
-  }
-}
+/** The tests' polling wait (test/wait-for.ts), for the worker tests to import with the rest. */
+export { waitFor } from '../../test/wait-for.js'

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, test } from 'vitest'
 import { systemClock } from '../../src/lib/clock.js'
 import { openSqliteQueue } from '../../src/queue/sqlite-queue.js'
 import { startChildService, type ChildService } from '../child-service.js'
+import { waitForValue } from '../wait-for.js'
 
 const WRITE_KEY = 'kill-test-write-key'
 const USERS = 5_000
@@ -36,20 +37,6 @@ async function state(e: Emulator): Promise<any> {
 
 async function endUsers(e: Emulator): Promise<any[]> {
   return (await state(e)).users.filter((u: any) => u.role === 'end-user')
-}
-
-async function waitFor<T>(check: () => Promise<T | null>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await check()
-    if (v !== null) {
-      return v
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}`)
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
 }
 
 async function postBatch(url: string, batch: unknown[]): Promise<any> {
@@ -110,7 +97,7 @@ describe('a service killed with SIGKILL mid-sync and restarted on the same DATA_
 
     // Some users are in Zendesk, not all, and bulk jobs are still running there (so their jobs
     // are leased in the service's queue): kill the process without letting it settle anything.
-    const before = await waitFor(
+    const before = await waitForValue(
       async () => {
         const s = await state(emulator!)
         const n = s.users.filter((u: any) => u.role === 'end-user').length
@@ -138,7 +125,7 @@ describe('a service killed with SIGKILL mid-sync and restarted on the same DATA_
     // 5-minute lease: the wait below is far shorter than that.
     const second = await startChildService(env)
     services.push(second)
-    const users = await waitFor(
+    const users = await waitForValue(
       async () => {
         const all = await endUsers(emulator!)
         const done =
