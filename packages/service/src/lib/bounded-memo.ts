@@ -3,13 +3,17 @@
  * templates, trait names): the same few keys come with every event, so each is computed once. The
  * memory is bounded: past `limit` keys it starts again empty (never reached with configured keys;
  * a bound all the same, since trait names come from events). A computation that throws is not
- * remembered.
+ * remembered. One lookup per call on the hot path: `compute` never returns undefined.
  */
-export function boundedMemo<K, V>(compute: (key: K) => V, limit = 10_000): (key: K) => V {
+export function boundedMemo<K, V extends NonNullable<unknown>>(
+  compute: (key: K) => V,
+  limit = 10_000,
+): (key: K) => V {
   const known = new Map<K, V>()
   return (key) => {
-    if (known.has(key)) {
-      return known.get(key) as V
+    const remembered = known.get(key)
+    if (remembered !== undefined) {
+      return remembered
     }
     const value = compute(key)
     if (known.size >= limit) {
