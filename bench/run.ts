@@ -76,6 +76,7 @@ Options:
                          builds first with npm run build and runs dist/, as npm start does)
   --profile DIR          write V8 CPU profiles of the service and the emulator into DIR
                          (summarise with: node --import tsx bench/profile-summary.ts DIR/service)
+  --warmup-users N       identify-sync: sync N other users first, unmeasured (default 0)
   --timeline             identify-sync: print every Zendesk request (ms from the first event sent,
                          status, path) to stderr
 `
@@ -133,6 +134,7 @@ async function main(): Promise<void> {
       source: { type: 'boolean', default: false },
       profile: { type: 'string' },
       timeline: { type: 'boolean', default: false },
+      'warmup-users': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -183,6 +185,7 @@ async function main(): Promise<void> {
       timeScale,
       concurrency: concurrency ?? 4,
       timeline: values.timeline,
+      warmupUsers: positiveInt('warmup-users', values['warmup-users'], 0),
     })
     return sync
   }
