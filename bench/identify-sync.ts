@@ -9,7 +9,14 @@ import { Agent } from 'node:http'
 import { EmulatorLog, readHeldUsers } from './lib/emulator-log.js'
 import { batchBodies, percentile, round, send, sleep, userIdOf } from './lib/load.js'
 import { cpuSecondsOf, startService, stopAll, type Child } from './lib/processes.js'
-import { bulkLowerBound, ingest, startSyncEmulator, type ScenarioSettings } from './lib/scenario.js'
+import { RequestCounter } from './lib/kit.js'
+import {
+  bulkLowerBound,
+  ingest,
+  startSyncEmulator,
+  waitUntilHeld,
+  type ScenarioSettings,
+} from './lib/scenario.js'
 
 export { BULK_SIZE, ENTERPRISE_PER_MINUTE, MAX_JOBS_IN_FLIGHT } from './lib/kit.js'
 
@@ -79,7 +86,7 @@ export async function identifySync(s: SyncSettings): Promise<IdentifySyncResult>
     service = await startService(emulator.url, s.dist)
     const warmup = s.warmupUsers ?? 0
     if (warmup > 0) {
-      await warmUp(s, agent, emulator.url, service.url, warmup)
+      await warmUp(s, agent, emulator.url, service, warmup)
     }
     const runId = `sync${Date.now().toString(36)}`
     const bodies = batchBodies(runId, 0, s.users)
@@ -167,31 +174,26 @@ export async function identifySync(s: SyncSettings): Promise<IdentifySyncResult>
 }
 
 /**
- * Syncs `users` users of another run and waits until the emulator holds them and their jobs are
- * done; then waits for a fresh rate-limit window (a minute, time-scaled) and empties the
- * emulator's request log, so the measured sync starts as a first one would, on warm code.
+ * Syncs `users` users of another run and waits until the service has been quiet and the emulator
+ * holds them with their jobs done; then waits for a fresh rate-limit window (a minute,
+ * time-scaled) and empties the emulator's request log, so the measured sync starts as a first
+ * one would, on warm code.
  */
-async function warmUp(
-  s: SyncSettings,
-  agent: Agent,
-  emulatorUrl: string,
-  serviceUrl: string,
-  users: number,
-): Promise<void> {
+async function warmUp(s: SyncSettings, agent: Agent, emulatorUrl: string, service: Child, users: number) {
   const runId = `warm${Date.now().toString(36)}`
   s.log(`identify-sync: warming up with ${users} other users`)
-  await ingest(s, { url: `${serviceUrl}/v1/batch`, bodies: batchBodies(runId, 0, users), events: users })
-  const deadline = Date.now() + 120_000
-  for (;;) {
-    const held = await readHeldUsers(agent, emulatorUrl, `${runId}-user-`)
-    if (held.users >= users && held.jobsNotCompleted === 0) {
-      break
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`identify-sync: the warm-up's ${users} users were not all synced within 120 s`)
-    }
-    await sleep(100)
-  }
+  await ingest(s, { url: `${service.url}/v1/batch`, bodies: batchBodies(runId, 0, users), events: users })
+  let held = { users: 0, jobsNotCompleted: 0 }
+  await waitUntilHeld(new RequestCounter(agent, emulatorUrl, () => 'request'), {
+    scenario: 'identify-sync (warm-up)',
+    held: async () => {
+      held = await readHeldUsers(agent, emulatorUrl, `${runId}-user-`)
+      return held.users >= users && held.jobsNotCompleted === 0
+    },
+    timeoutMs: 120_000,
+    holds: () => `${held.users} of ${users} users, ${held.jobsNotCompleted} jobs not completed`,
+    service,
+  })
   await sleep(60_000 / s.timeScale)
   await send(agent, `${emulatorUrl}/__emulator/requests`, { method: 'DELETE' })
 }

@@ -3,7 +3,7 @@
  *
  *   npm run bench -- [--json] [scenario ...] [--users N] [--baseline-users N] [--ingest-events N]
  *                    [--memory-events N] [--concurrency N] [--job-delay-ms N] [--time-scale X]
- *                    [--source] [--profile DIR] [--timeline]
+ *                    [--source] [--profile DIR] [--timeline] [--warmup-users N]
  *
  * With --json, one JSON object per scenario on its own line of stdout, with a `scenario` field;
  * without, a readable table. With no scenario named, all run. Progress goes to stderr.
