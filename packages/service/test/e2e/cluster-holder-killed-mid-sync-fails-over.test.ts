@@ -110,7 +110,11 @@ describe('three nodes on one PostgreSQL, the lease holder killed mid-sync', () =
     )
 
     // Any node accepts events: batches of 500 go to the three nodes in turn, each acknowledged
-    // before the next is sent (so a person's events are committed in order).
+    // before the next is sent (so a person's events are committed in order). Meanwhile Zendesk's
+    // jobs are slow (2 s, a wave of at most 2,800 users), so that the kill, once all are posted,
+    // lands before every user exists however long posting takes here (with 300 ms jobs throughout,
+    // 4,100–4,500 of the 5,000 users existed by then, and all of them on a busy CI run).
+    emulator.configure({ jobDelayMs: 2_000 })
     const list = events()
     for (let i = 0, k = 0; i < list.length; i += 500, k++) {
       const batch = list.slice(i, i + 500)
@@ -138,6 +142,7 @@ describe('three nodes on one PostgreSQL, the lease holder killed mid-sync', () =
     expect(await holder!.kill('SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' })
     const killedAt = Date.now()
     expect(before.users).toBeLessThan(USERS)
+    emulator.configure({ jobDelayMs: 300 })
     const survivors = all.filter((n) => n !== holder)
 
     // Another node holds the lease and delivers: the first write to Zendesk after the kill.
