@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -50,6 +50,34 @@ describe('the SQLite queue file', () => {
     const full = open({ synchronous: 'FULL' })
     expect(full.info.synchronous).toBe('FULL')
     await full.close()
+  })
+
+  test('checkpoints its WAL every 10,000 pages by default, or as asked (0: never)', async () => {
+    const byDefault = open()
+    expect(byDefault.info.walAutocheckpointPages).toBe(10_000)
+    await byDefault.close()
+
+    const never = open({ walAutocheckpointPages: 0 })
+    const every = open({ walAutocheckpointPages: 1 })
+    expect(never.info.walAutocheckpointPages).toBe(0)
+    const walBytes = (q: typeof never) => statSync(`${q.info.path}-wal`).size
+    const sizes: number[][] = []
+    for (const orderingKey of ['user-1', 'user-2']) {
+      await never.enqueue([aJob({ orderingKey })])
+      await every.enqueue([aJob({ orderingKey })])
+      sizes.push([walBytes(never), walBytes(every)])
+    }
+    const [[neverFirst, everyFirst], [neverSecond, everySecond]] = sizes as [
+      [number, number],
+      [number, number],
+    ]
+    // Never checkpointed, the WAL only grows; checkpointed after each commit, the next one writes
+    // from the WAL's start again.
+    expect(neverSecond).toBeGreaterThan(neverFirst)
+    expect(everySecond).toBe(everyFirst)
+    expect(everySecond).toBeLessThan(neverSecond)
+    await every.close()
+    await never.close()
   })
 
   test('keeps jobs, attempts, dedupe keys and the backlog across a close and reopen', async () => {

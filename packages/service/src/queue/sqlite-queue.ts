@@ -56,6 +56,11 @@ export interface SqliteQueueOptions extends QueueWindows {
   synchronous?: SqliteSynchronous
   /** How long a write waits for another connection's lock before failing. Default 5,000 ms. */
   busyTimeoutMs?: number
+  /**
+   * WAL pages after which a commit checkpoints (copies the WAL into the database file). Default
+   * 10,000 (~40 MB); 0 never checkpoints (bench/queue-costs.ts measures each step's WAL writes so).
+   */
+  walAutocheckpointPages?: number
 }
 
 /** What the connection actually runs with, for the startup log and tests. */
@@ -64,6 +69,8 @@ export interface SqliteQueueInfo {
   journalMode: string
   synchronous: SqliteSynchronous
   schemaVersion: number
+  /** WAL pages after which a commit checkpoints (0: never). */
+  walAutocheckpointPages: number
 }
 
 const SCHEMA_VERSIONS = `
@@ -287,12 +294,18 @@ export class SqliteQueue implements Queue {
       // dirty pages all over the dedupe index, and fewer checkpoints write and fsync each page
       // fewer times. Measured on a 2-core machine, 100,000 random keys in batches of 1,000:
       // ~80k → ~120k keys/s. The WAL file is cut back to 64 MB after a checkpoint.
-      this.db.pragma('wal_autocheckpoint = 10000')
+      this.db.pragma(`wal_autocheckpoint = ${options.walAutocheckpointPages ?? 10_000}`)
       this.db.pragma('journal_size_limit = 67108864')
       const schemaVersion = migrate(this.db)
       // Read back rather than echo the option: 1 is NORMAL, 2 is FULL.
       const effective = Number(this.db.pragma('synchronous', { simple: true })) === 2 ? 'FULL' : 'NORMAL'
-      this.info = { path: options.path, journalMode, synchronous: effective, schemaVersion }
+      this.info = {
+        path: options.path,
+        journalMode,
+        synchronous: effective,
+        schemaVersion,
+        walAutocheckpointPages: Number(this.db.pragma('wal_autocheckpoint', { simple: true })),
+      }
       this.statements = prepareStatements(this.db)
       this.foreign = sqliteBatchRunner(this.db)
     } catch (error) {
