@@ -8,7 +8,7 @@ import { AppError } from '../errors.js'
 import { FakeClock } from '../lib/clock.js'
 import { describeQueueContract } from './queue.contract.js'
 import { openSqliteQueue } from './sqlite-queue.js'
-import { openThreadedSqliteQueue } from './threaded-sqlite-queue.js'
+import { openThreadedSqliteQueue, type QueueThreadEvent } from './threaded-sqlite-queue.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'zdd-threaded-queue-'))
 let files = 0
@@ -75,6 +75,51 @@ describe('the queue in a worker thread', () => {
     await q.close()
     const err: unknown = await q.backlog().catch((e: unknown) => e)
     expect(err).toBeInstanceOf(AppError)
+    expect(err).toMatchObject({ code: 'QUEUE_CLOSED' })
+  })
+
+  test('a thread that dies is replaced: requests fail with QUEUE_THREAD_GONE until the new one has the file open, and nothing committed is lost', async () => {
+    const events: QueueThreadEvent['type'][] = []
+    const q = await openThreadedSqliteQueue({ path: freshPath(), clock: new FakeClock(), ...WINDOWS }, (e) =>
+      events.push(e.type),
+    )
+    try {
+      const job = (orderingKey: string) => ({
+        destinationId: 'd1',
+        orderingKey,
+        dedupeKey: orderingKey,
+        payload: {},
+      })
+      await q.enqueue([job('a'), job('b'), job('c')])
+      await q.killThreadForTest()
+      // The thread is gone at once; the new one takes a moment to open the file.
+      expect(events).toEqual(['gone'])
+      const err: unknown = await q.backlog().catch((e: unknown) => e)
+      expect(err).toMatchObject({ code: 'QUEUE_THREAD_GONE' })
+      const deadline = Date.now() + 10_000
+      while (!events.includes('restarted') && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      expect(events).toEqual(['gone', 'restarted'])
+      // What was committed before is there; the new thread takes requests, duplicates included.
+      expect(await q.enqueue([job('b'), job('d')])).toEqual({ inserted: 1, duplicates: 1 })
+      const claimed = await q.claim({ destinationId: 'd1', limit: 10, leaseMs: 1000 })
+      expect(claimed.map((j) => j.orderingKey)).toEqual(['a', 'b', 'c', 'd'])
+      expect(await q.backlog()).toBe(4)
+    } finally {
+      await q.close()
+    }
+  })
+
+  test('closing while a dead thread is being replaced ends the replacement', async () => {
+    const events: QueueThreadEvent['type'][] = []
+    const q = await openThreadedSqliteQueue({ path: freshPath(), clock: new FakeClock(), ...WINDOWS }, (e) =>
+      events.push(e.type),
+    )
+    await q.killThreadForTest()
+    await q.close()
+    expect(events).toEqual(['gone'])
+    const err: unknown = await q.backlog().catch((e: unknown) => e)
     expect(err).toMatchObject({ code: 'QUEUE_CLOSED' })
   })
 })

@@ -13,10 +13,14 @@
  *   `get` and `list` parse them here; the thread never parses a payload.
  * - The thread holds the process open only while a request waits for its answer.
  * - If the thread dies (it should not: every request's error is caught and answered), the requests
- *   waiting fail and later ones fail at once with QUEUE_THREAD_GONE: ingest answers 503 and /ready
- *   reports the database unavailable, so an orchestrator restarts the process; nothing committed
- *   is lost.
+ *   waiting fail, and so do later ones, at once, with QUEUE_THREAD_GONE, while a new thread opens
+ *   the file again: at once, then after 1 s, 2 s, … up to 30 s between tries while it fails.
+ *   Meanwhile ingest answers 503 (SDKs retry) and /ready reports the database unavailable; nothing
+ *   committed is lost. A request whose answer was lost may have committed: an enqueue the sender
+ *   then retries is a duplicate by its messageId, and a settlement done twice changes nothing the
+ *   second time (its jobs are no longer leased).
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Worker } from 'node:worker_threads'
 
 import { AppError, ERROR_KINDS } from '../errors.js'
@@ -58,10 +62,28 @@ function threadEntry(): { entry: URL | string; eval: boolean } {
   return { entry: bootstrap, eval: true }
 }
 
+/** What happened to the queue's thread, for the service's log. */
+export type QueueThreadEvent =
+  | { type: 'gone'; message: string }
+  | { type: 'restarted' }
+  | { type: 'restart-failed'; error: Error; retryInMs: number }
+
+/** Longest wait between two tries to start a new thread after the last one died. */
+const MAX_RESTART_BACKOFF_MS = 30_000
+
 /** Starts the thread and opens (creating or migrating) the queue file in it. */
-export async function openThreadedSqliteQueue(options: SqliteQueueOptions): Promise<ThreadedSqliteQueue> {
+export async function openThreadedSqliteQueue(
+  options: SqliteQueueOptions,
+  onThreadEvent: (event: QueueThreadEvent) => void = () => undefined,
+): Promise<ThreadedSqliteQueue> {
   const { clock, ...rest } = options
   const data: QueueThreadData = { options: rest }
+  const { worker, info } = await startThread(data)
+  return new ThreadedSqliteQueue(worker, clock, info, () => startThread(data), onThreadEvent)
+}
+
+/** A thread with the queue file open in it, once it says so. */
+async function startThread(data: QueueThreadData): Promise<{ worker: Worker; info: SqliteQueueInfo }> {
   const entry = threadEntry()
   const worker = new Worker(entry.entry, {
     workerData: data,
@@ -92,23 +114,41 @@ export async function openThreadedSqliteQueue(options: SqliteQueueOptions): Prom
       }
     })
   })
-  return new ThreadedSqliteQueue(worker, clock, info)
+  return { worker, info }
 }
 
 export class ThreadedSqliteQueue implements Queue, SqlStatementRunner {
   readonly info: SqliteQueueInfo
 
-  private readonly worker: Worker
+  private worker: Worker
   private readonly clock: Clock
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
   private nextId = 1
   private gone: Error | null = null
   private closed = false
+  /** The tries to start a new thread under way (closing waits for them). */
+  private restarting: Promise<void> | null = null
+  private readonly cancelRestart = new AbortController()
+  private readonly newThread: () => Promise<{ worker: Worker; info: SqliteQueueInfo }>
+  private readonly onThreadEvent: (event: QueueThreadEvent) => void
 
-  constructor(worker: Worker, clock: Clock, info: SqliteQueueInfo) {
+  constructor(
+    worker: Worker,
+    clock: Clock,
+    info: SqliteQueueInfo,
+    newThread: () => Promise<{ worker: Worker; info: SqliteQueueInfo }>,
+    onThreadEvent: (event: QueueThreadEvent) => void,
+  ) {
+    this.newThread = newThread
+    this.onThreadEvent = onThreadEvent
     this.worker = worker
     this.clock = clock
     this.info = info
+    this.adopt(worker)
+  }
+
+  /** Answers the requests from this thread's messages, and notices when it dies. */
+  private adopt(worker: Worker): void {
     worker.unref()
     worker.on('message', (a: Answer) => {
       const p = this.pending.get(a.id)
@@ -125,18 +165,61 @@ export class ThreadedSqliteQueue implements Queue, SqlStatementRunner {
         p.reject(deserializeError(a.error))
       }
     })
+    let noticed = false
     const onGone = (why: string) => {
-      if (this.closed) {
+      if (this.closed || noticed) {
         return
       }
+      noticed = true
       this.gone = new AppError(ERROR_KINDS.internal, 'QUEUE_THREAD_GONE', `the queue's thread ${why}`)
       for (const p of this.pending.values()) {
         p.reject(this.gone)
       }
       this.pending.clear()
+      this.onThreadEvent({ type: 'gone', message: this.gone.message })
+      this.restarting = this.restart().finally(() => {
+        this.restarting = null
+      })
     }
     worker.on('error', (err) => onGone(`failed: ${err.message}`))
     worker.on('exit', (code) => onGone(`exited (${code})`))
+  }
+
+  /** Starts new threads until one has the file open (see the header), unless closed meanwhile. */
+  private async restart(): Promise<void> {
+    for (let attempt = 0; !this.closed; attempt++) {
+      const waitMs = attempt === 0 ? 0 : Math.min(MAX_RESTART_BACKOFF_MS, 1000 * 2 ** (attempt - 1))
+      if (waitMs > 0) {
+        await sleep(waitMs, undefined, { signal: this.cancelRestart.signal }).catch(() => undefined)
+        if (this.closed) {
+          return
+        }
+      }
+      try {
+        const { worker } = await this.newThread()
+        if (this.closed) {
+          await worker.terminate()
+          return
+        }
+        this.worker = worker
+        this.adopt(worker)
+        this.gone = null
+        this.onThreadEvent({ type: 'restarted' })
+        return
+      } catch (err) {
+        const retryInMs = Math.min(MAX_RESTART_BACKOFF_MS, 1000 * 2 ** attempt)
+        this.onThreadEvent({
+          type: 'restart-failed',
+          error: err instanceof Error ? err : new Error(String(err)),
+          retryInMs,
+        })
+      }
+    }
+  }
+
+  /** Ends the thread as a crash would (tests of the restart). */
+  killThreadForTest(): Promise<number> {
+    return this.worker.terminate()
   }
 
   enqueue(jobs: NewJob[]): Promise<EnqueueResult> {
@@ -237,6 +320,8 @@ export class ThreadedSqliteQueue implements Queue, SqlStatementRunner {
       await this.call({ op: 'close' })
     }
     this.closed = true
+    this.cancelRestart.abort()
+    await this.restarting
     await this.worker.terminate()
   }
 
