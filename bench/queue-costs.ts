@@ -8,9 +8,10 @@
  *
  *   node --import tsx bench/queue-costs.ts [--events N] [--rounds N] [--keys uuid|sequential]
  *
- * `--keys uuid` (the default) makes dedupe keys as the SDKs do (random v4 UUIDs);
+ * `--keys uuid` (the default) makes dedupe keys as rudder-sdk-node does (random v4 UUIDs);
  * `sequential` makes them as the other benchmarks do (`<run>-msg-<i>`), which land next to each
- * other in the dedupe index. Each round uses a fresh database; the first round includes V8's
+ * other in the dedupe index, as @segment/analytics-node's time-prefixed ones
+ * (`node-next-<epoch ms>-<uuid>`) do. Each round uses a fresh database; the first round includes V8's
  * warm-up. Prints one JSON line per round (`scenario: "queue-costs"`). bench/README.md explains the
  * figures.
  */
