@@ -187,8 +187,9 @@ export class ThreadedSqliteQueue implements Queue, SqlStatementRunner {
 
   /** Starts new threads until one has the file open (see the header), unless closed meanwhile. */
   private async restart(): Promise<void> {
-    for (let attempt = 0; !this.closed; attempt++) {
-      const waitMs = attempt === 0 ? 0 : Math.min(MAX_RESTART_BACKOFF_MS, 1000 * 2 ** (attempt - 1))
+    // The wait before the next try: none for the first, then 1 s, doubling up to the maximum.
+    let waitMs = 0
+    while (!this.closed) {
       if (waitMs > 0) {
         await sleep(waitMs, undefined, { signal: this.cancelRestart.signal }).catch(() => undefined)
         if (this.closed) {
@@ -207,11 +208,11 @@ export class ThreadedSqliteQueue implements Queue, SqlStatementRunner {
         this.onThreadEvent({ type: 'restarted' })
         return
       } catch (err) {
-        const retryInMs = Math.min(MAX_RESTART_BACKOFF_MS, 1000 * 2 ** attempt)
+        waitMs = waitMs === 0 ? 1000 : Math.min(MAX_RESTART_BACKOFF_MS, waitMs * 2)
         this.onThreadEvent({
           type: 'restart-failed',
           error: err instanceof Error ? err : new Error(String(err)),
-          retryInMs,
+          retryInMs: waitMs,
         })
       }
     }
