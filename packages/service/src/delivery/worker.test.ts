@@ -169,6 +169,38 @@ describe('the delivery worker', () => {
     expect((await s.requests('create_or_update_many')).map((r) => r.status)).toEqual([200, 200, 200])
   })
 
+  test('polls and the next bulk calls do not wait for the queue writes of earlier settlements', async () => {
+    // One job slot; each settlement's write takes 3 s (a queue's thread busy with ingest, slowed
+    // down). The round that settles must not hold up the polls and sends of the calls after it.
+    const emulator = await startEmulator(cleanups, { jobDelayMs: 50 })
+    const queue = openTempQueue(cleanups, 'zdd-worker-')
+    let completions = 0
+    const slowQueue = Object.create(queue) as SqliteQueue
+    slowQueue.complete = async (ids) => {
+      await delay(3_000)
+      await queue.complete(ids)
+      completions += 1
+    }
+    const worker = createWorker(
+      cleanups,
+      emulatorSender(cleanups, emulator),
+      workerDeps(slowQueue, { options: { maxBulkJobsInFlight: 1, prefetchBulkCalls: 1 } }),
+    )
+    await queue.enqueue(
+      Array.from({ length: 300 }, (_, i) =>
+        identifyJob(`u${i}`, { email: `u${i}@example.com`, name: `U ${i}` }, `m${i}`),
+      ),
+    )
+    worker.start()
+    // Three calls, one after the other through the one slot, each after a poll saw the last done.
+    await waitFor(async () => (await requests(emulator, 'create_or_update_many')).length === 3, 2_500)
+    await waitFor(async () => (await requests(emulator, 'job_statuses')).length >= 3, 2_500)
+    expect(completions).toBe(0)
+    // And every job is settled once the writes go through.
+    await waitFor(async () => (await queue.list(DESTINATION, 'done', 1000)).length === 300, 15_000)
+    expect((await requests(emulator, 'create_or_update_many')).map((r) => r.status)).toEqual([200, 200, 200])
+  })
+
   test('a worker that starts on jobs leased by a process that died delivers them at once', async () => {
     const s = await setup()
     const ids = await s.identify({ userId: 'ann', email: 'ann@example.com', name: 'Ann' })

@@ -20,9 +20,11 @@
  * - Send: through the Zendesk client, which waits for its rate-limit budget. A bulk call answers
  *   a job status; up to `maxBulkJobsInFlight` are polled together with `show_many`, and so are
  *   the jobs of `perform` actions (`runJob` waits for the shared poll: one request sees the jobs
- *   of every batch and step). A poll is timed to when the oldest job is sure to be done: the
- *   shortest age at which recent jobs were seen finished; a poll that finds nothing finished
- *   doubles the gap to the next. A failed poll leaves the jobs in flight and is tried again with a
+ *   of every batch and step). Polls run on their own loop (`poller`), never behind the round's
+ *   claims and settlements, which wait on the queue's thread while ingest writes; a poll that
+ *   frees slots sends the calls built ahead at once. A poll is timed to when the oldest job is
+ *   sure to be done: the shortest age at which recent jobs were seen finished; a poll that finds
+ *   nothing finished doubles the gap to the next. A failed poll leaves the jobs in flight and is tried again with a
  *   growing interval (up to 30 s); an auth failure on a poll pauses the destination, and polling
  *   goes on once the credentials work.
  * - Slots: a bulk call in flight (or on its way) and a running `perform` each hold one of the
@@ -38,7 +40,9 @@
  *   in `classifyOutcome` only. A job settles once, after every record it contributed to has
  *   settled, with the most serious of their errors. Jobs that failed together (one call, one
  *   error) get one outcome, hence one retry time, so that they go out together again. Each
- *   settlement is one row of the delivery log, with its reason (delivery-log-entry.ts).
+ *   settlement is one row of the delivery log, with its reason (delivery-log-entry.ts). What the
+ *   polls find finished is settled apart from the round (`kickSettler`), so that writing a wave's
+ *   outcomes never holds up the claim of the next wave.
  * - Around a bulk call, an action may look things up first (`prepare`: records it decides settle
  *   without being sent) and follow up the few results that need more requests (`followUp`: in the
  *   background after a bulk job, in turn for records sent one by one); the others settle at once.
@@ -367,11 +371,13 @@ export class DestinationWorker {
   private readonly opts: WorkerOptions
   private inFlight: InFlight[] = []
   /**
-   * Finished bulk jobs whose records are still to be settled. A poll frees their slots at once;
-   * the round sends the next bulk calls first and settles these after (the SQLite writes of a
+   * Finished bulk jobs whose records are still to be settled. A poll frees their slots at once
+   * and sends the next bulk calls; these settle apart (`kickSettler`: the SQLite writes of a
    * wave's settlement would otherwise delay the next wave by tens of milliseconds).
    */
   private toSettle: (() => Promise<void>)[] = []
+  /** The settlement of `toSettle` under way (see `kickSettler`). */
+  private settling: Promise<void> | null = null
   /** Multi-step deliveries (`perform` actions) under way; each holds one slot of the job window. */
   private readonly performing = new Set<Promise<void>>()
   /** Every job claimed and not settled yet, by id. */
@@ -414,8 +420,11 @@ export class DestinationWorker {
    * count is done. Their slots are free at once; the next poll settles their records.
    */
   private finishedUnpolled = 0
-  /** Bulk calls sent into slots that an answer's in-flight count freed (`stop()` waits for them). */
-  private readonly headerSends = new Set<Promise<void>>()
+  /**
+   * Bulk calls sent outside the round, into slots that a poll or an answer's in-flight count freed
+   * (`stop()` waits for them).
+   */
+  private readonly eagerSends = new Set<Promise<void>>()
   /** Records of a partial batch waiting up to `batchWindowMs` for more, per action. */
   private readonly carry = new Map<string, { action: AnyAction; items: Item[]; since: number }>()
   /** The destination's custom fields: the cached lists, and creation when the settings allow. */
@@ -435,7 +444,10 @@ export class DestinationWorker {
   private readonly cancel = new AbortController()
   /** Ends the lease renewals, once `stop()` has released what is left. */
   private readonly stopHeartbeat = new AbortController()
+  /** Ends the poller's wait early: a job joined an empty flight, the credentials work again. */
+  private pollerWake = new AbortController()
   private loop: Promise<void> | null = null
+  private pollerLoop: Promise<void> | null = null
   private heartbeatLoop: Promise<void> | null = null
 
   constructor(destination: DestinationRuntime, deps: WorkerDeps) {
@@ -485,6 +497,7 @@ export class DestinationWorker {
   start(): void {
     if (this.loop === null) {
       this.loop = this.run()
+      this.pollerLoop = this.poller()
       this.heartbeatLoop = this.heartbeat()
     }
   }
@@ -508,7 +521,8 @@ export class DestinationWorker {
       }
     })
     await this.loop
-    await Promise.all(this.headerSends)
+    await this.pollerLoop
+    await Promise.all(this.eagerSends)
     if (!this.cancel.signal.aborted && this.authPausedSince === null) {
       await this.flushCarry(true)
     }
@@ -520,14 +534,18 @@ export class DestinationWorker {
     ) {
       if (this.inFlight.length > 0) {
         await this.poll()
-        await this.settleFinished()
+        await this.settleAll()
       }
       if (this.inFlight.length > 0 || this.performing.size > 0) {
         await this.deps.sleep(this.opts.pollIntervalMs, this.cancel.signal)
       }
     }
     if (!this.cancel.signal.aborted) {
-      await this.settleFinished()
+      await this.settleAll()
+    }
+    while (this.settling !== null) {
+      // Cancelled: the settlement under way gives up; its jobs are released below.
+      await this.settling
     }
     graceTimer.abort()
     await graceOver
@@ -603,6 +621,45 @@ export class DestinationWorker {
   }
 
   /**
+   * Polls the job statuses of the bulk jobs in flight, each poll when `pollDueAt` says, on its
+   * own: not between the round's claims and settlements, which wait on the queue (tens of
+   * milliseconds while ingest writes), so a finished job's slot is seen free when it finishes.
+   * A poll that frees slots sends the bulk calls built ahead at once and wakes the round, which
+   * settles what the poll found and claims more. Nothing is polled while the credentials are
+   * refused (the round probes them); polling goes on while the delivery lease is lost, so that the
+   * work under way settles.
+   */
+  private async poller(): Promise<void> {
+    while (!this.stopping) {
+      const now = this.deps.clock.now()
+      const idle = this.inFlight.length === 0 || this.authPausedSince !== null
+      // While jobs are in flight the due time is looked at again every poll gap at least: it
+      // moves earlier when calls start waiting for a slot.
+      const wait = idle ? this.opts.authProbeMs : Math.min(this.pollDueAt() - now, this.opts.minPollGapMs)
+      if (wait > 0) {
+        await this.deps.sleep(wait, AbortSignal.any([this.stopSleeps.signal, this.pollerWake.signal]))
+        if (this.pollerWake.signal.aborted) {
+          this.pollerWake = new AbortController()
+        }
+        continue
+      }
+      try {
+        if (await this.poll()) {
+          this.useFreedSlots()
+        }
+      } catch (err) {
+        this.deps.log.error({ err, destination: this.d.id }, 'job status poll failed unexpectedly')
+        await this.deps.sleep(this.opts.pollIntervalMs, this.stopSleeps.signal)
+      }
+    }
+  }
+
+  /** The poller times its next poll again: a job joined an empty flight, or polling may resume. */
+  private wakePoller(): void {
+    this.pollerWake.abort()
+  }
+
+  /**
    * Ends the leases of the destination's jobs left leased by a previous process: at start this
    * worker holds nothing, and no other worker delivers this destination (see the header).
    */
@@ -647,7 +704,11 @@ export class DestinationWorker {
     const holds = this.deps.lease?.holds() ?? true
     const now = this.deps.clock.now()
     const exclusive = this.isExclusive()
-    const underWay = this.inFlight.length > 0 || this.performing.size > 0 || this.toSettle.length > 0
+    const underWay =
+      this.inFlight.length > 0 ||
+      this.performing.size > 0 ||
+      this.toSettle.length > 0 ||
+      this.settling !== null
     if (underWay && exclusive && now - (this.leaseLostAt ?? now) < LEASE_LOST_DRAIN_MS) {
       return false
     }
@@ -712,12 +773,10 @@ export class DestinationWorker {
   /** One round; returns whether anything was done (no sleep needed). */
   async tick(): Promise<boolean> {
     if (!(await this.followLease())) {
-      // Not delivering (lease lost or not held): bulk jobs already sent still settle.
-      let worked = false
-      if (this.inFlight.length > 0 && this.deps.clock.now() >= this.pollDueAt()) {
-        worked = await this.poll()
-      }
-      await this.settleFinished()
+      // Not delivering (lease lost or not held): bulk jobs already sent still settle (the poller
+      // goes on polling them).
+      const worked = this.toSettle.length > 0
+      await this.settleAll()
       return worked
     }
     if (this.sellPause !== null) {
@@ -728,14 +787,11 @@ export class DestinationWorker {
       return false
     }
     let worked = false
-    if (this.inFlight.length > 0 && this.deps.clock.now() >= this.pollDueAt()) {
-      worked = (await this.poll()) || worked
-    }
     if (this.authPausedSince !== null || this.stopping) {
-      await this.settleFinished()
+      await this.settleAll()
       return worked
     }
-    // Slots the poll freed go first to the bulk calls built ahead.
+    // Free slots go first to the bulk calls built ahead.
     worked = (await this.drainWaiting()) || worked
     // Room: the free slots, and (in bulk mode) a wave of calls built ahead while jobs run.
     const room = this.freeSlots() - this.waiting.length + (this.bulkRefused ? 0 : this.opts.prefetchBulkCalls)
@@ -760,11 +816,10 @@ export class DestinationWorker {
       }
     }
     worked = (await this.flushCarry(false)) || worked
-    await this.settleFinished()
     if (!worked && (this.inFlight.length > 0 || this.carry.size > 0 || this.performing.size > 0)) {
+      // The poller wakes the round when a poll frees slots or finds jobs to settle.
       const now = this.deps.clock.now()
       const next = Math.min(
-        this.inFlight.length > 0 ? this.pollDueAt() : Infinity,
         ...[...this.carry.values()].map((c) => c.since + this.opts.batchWindowMs),
         now + this.opts.batchWindowMs,
       )
@@ -807,16 +862,24 @@ export class DestinationWorker {
       return
     }
     this.finishedUnpolled = finished
-    if (this.waiting.length > 0 && this.freeSlots() > 0) {
+    this.useFreedSlots()
+  }
+
+  /**
+   * Slots were freed outside the round (by a poll, or an answer's in-flight count): the bulk calls
+   * built ahead go into them now, without waiting for the round (which may be in a claim or a
+   * settlement on the queue's thread), and a round pausing may claim the next batches.
+   */
+  private useFreedSlots(): void {
+    if (this.waiting.length > 0 && this.freeSlots() > 0 && this.delivering && !this.stopping) {
       const sends = this.drainWaiting()
         .then(() => undefined)
         .catch((err: unknown) =>
           this.deps.log.error({ err, destination: this.d.id }, 'sending a bulk call built ahead failed'),
         )
-      this.headerSends.add(sends)
-      void sends.finally(() => this.headerSends.delete(sends))
+      this.eagerSends.add(sends)
+      void sends.finally(() => this.eagerSends.delete(sends))
     }
-    // Slots are free: a round pausing may claim the next batches now.
     this.wake()
   }
 
@@ -829,6 +892,32 @@ export class DestinationWorker {
     const calls = this.waiting.splice(0, n)
     await Promise.all(calls.map((c) => this.send(c.action, c.items)))
     return true
+  }
+
+  /**
+   * Settles the jobs the polls found finished, apart from the round: their queue writes must not
+   * hold up its next claim (the slots a poll frees want new calls at once). Once they are written
+   * the round is woken: a person's next job may be claimable now.
+   */
+  private kickSettler(): void {
+    if (this.settling !== null || this.toSettle.length === 0) {
+      return
+    }
+    this.settling = this.settleFinished()
+      .catch((err: unknown) => this.deps.log.error({ err, destination: this.d.id }, 'settling jobs failed'))
+      .finally(() => {
+        this.settling = null
+        this.kickSettler()
+        this.wake()
+      })
+  }
+
+  /** Settles everything the polls found finished, and waits until it is written. */
+  private async settleAll(): Promise<void> {
+    this.kickSettler()
+    while (this.settling !== null) {
+      await this.settling
+    }
   }
 
   /** Settles the records of the bulk jobs the last polls found finished. */
@@ -1011,6 +1100,10 @@ export class DestinationWorker {
     if (this.freeSlots() <= 0 && !this.bulkRefused) {
       // Every job slot is taken: the batch goes as soon as a poll frees one (drainWaiting).
       this.waiting.push({ action, items })
+      if (this.waiting.length === 1) {
+        // A call waits for a slot now: polls are wanted as soon as a job is due.
+        this.wakePoller()
+      }
       return
     }
     const spec = action.bulk
@@ -1046,6 +1139,9 @@ export class DestinationWorker {
         { signal: this.cancel.signal },
       )
       this.inFlight.push({ jobStatusId: r.body.job_status.id, items, sentAt: this.deps.clock.now() })
+      if (this.inFlight.length === 1) {
+        this.wakePoller()
+      }
       this.learnJobsInFlight(r.headers['zendesk-ratelimit-inflight-jobs'])
     } catch (err) {
       if (this.cancel.signal.aborted) {
@@ -1188,8 +1284,9 @@ export class DestinationWorker {
         sentAt: this.deps.clock.now(),
         waiter: { resolve, reject },
       })
-      // A worker pausing between rounds times its next poll again, now with this job.
-      this.wake()
+      if (this.inFlight.length === 1) {
+        this.wakePoller()
+      }
     })
   }
 
@@ -1380,6 +1477,7 @@ export class DestinationWorker {
       polledAt +
       Math.min(MAX_POLL_BACKOFF_MS, this.opts.minPollGapMs * 2 ** Math.min(this.fruitlessPolls, 16))
     this.inFlight = this.inFlight.filter((f) => !done.includes(f))
+    this.kickSettler()
     const doneBulk = done.filter((f) => f.waiter === undefined).length
     this.finishedUnpolled = Math.max(0, this.finishedUnpolled - doneBulk)
     return done.length > 0
@@ -1639,6 +1737,7 @@ export class DestinationWorker {
       this.authPausedSince = null
       this.authError = null
       this.nextPollAt = -Infinity
+      this.wakePoller()
       const n = await this.deps.queue.unpark(this.d.id)
       this.deps.log.info(
         { destination: this.d.id, unparked: n },
