@@ -117,21 +117,26 @@ export async function openBackend(opts: BackendOptions): Promise<Backend> {
   mkdirSync(opts.dataDir, { recursive: true })
   const path = join(opts.dataDir, 'zendesk-destination.sqlite')
   // The queue's connection works in a thread of its own, off the event loop of ingest and delivery.
-  const queue = await openThreadedSqliteQueue({ path, clock: opts.clock, ...windows }, (e) => {
-    if (e.type === 'gone') {
-      opts.log.warn(
-        { reason: e.message },
-        "the queue's thread died; starting a new one (ingest answers 503 meanwhile)",
-      )
-    } else if (e.type === 'restarted') {
-      opts.log.info({}, "the queue's thread is running again")
-    } else {
-      opts.log.warn(
-        { err: e.error, retryInMs: e.retryInMs },
-        'a new queue thread could not open the database; will try again',
-      )
-    }
-  })
+  const queue = await openThreadedSqliteQueue(
+    { path, clock: opts.clock, ...windows },
+    {
+      onThreadEvent: (e) => {
+        if (e.type === 'gone') {
+          opts.log.warn(
+            { reason: e.message },
+            "the queue's thread died; starting a new one (ingest answers 503 meanwhile)",
+          )
+        } else if (e.type === 'restarted') {
+          opts.log.info({}, "the queue's thread is running again")
+        } else {
+          opts.log.warn(
+            { err: e.error, retryInMs: e.retryInMs },
+            'a new queue thread could not open the database; will try again',
+          )
+        }
+      },
+    },
+  )
   const storeDb = new Database(path)
   storeDb.pragma('journal_mode = WAL')
   storeDb.pragma('busy_timeout = 5000')

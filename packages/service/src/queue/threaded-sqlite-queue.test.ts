@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -80,8 +80,11 @@ describe('the queue in a worker thread', () => {
 
   test('a thread that dies is replaced: requests fail with QUEUE_THREAD_GONE until the new one has the file open, and nothing committed is lost', async () => {
     const events: QueueThreadEvent['type'][] = []
-    const q = await openThreadedSqliteQueue({ path: freshPath(), clock: new FakeClock(), ...WINDOWS }, (e) =>
-      events.push(e.type),
+    const q = await openThreadedSqliteQueue(
+      { path: freshPath(), clock: new FakeClock(), ...WINDOWS },
+      {
+        onThreadEvent: (e) => events.push(e.type),
+      },
     )
     try {
       const job = (orderingKey: string) => ({
@@ -111,10 +114,58 @@ describe('the queue in a worker thread', () => {
     }
   })
 
+  test('while no new thread can open the file, the tries back off: at once, then 1 s doubling to 30 s, on the injected sleep', async () => {
+    const folder = mkdtempSync(join(dir, 'gone-'))
+    const events: QueueThreadEvent[] = []
+    const waits: number[] = []
+    const q = await openThreadedSqliteQueue(
+      { path: join(folder, 'queue.db'), clock: new FakeClock(), ...WINDOWS },
+      {
+        onThreadEvent: (e) => events.push(e),
+        sleep: (ms) => {
+          waits.push(ms)
+          if (waits.length === 7) {
+            // The folder is back: the next try opens a file again.
+            rmSync(folder, { recursive: true, force: true })
+            mkdirSync(folder)
+          }
+          return Promise.resolve()
+        },
+      },
+    )
+    try {
+      // The folder goes away under the open file (the thread keeps its handle), then the thread dies.
+      rmSync(folder, { recursive: true, force: true })
+      await q.killThreadForTest()
+      const deadline = Date.now() + 20_000
+      while (!events.some((e) => e.type === 'restarted') && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      expect(waits).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000, 30_000])
+      expect(events.map((e) => (e.type === 'restart-failed' ? e.retryInMs : e.type))).toEqual([
+        'gone',
+        1000,
+        2000,
+        4000,
+        8000,
+        16_000,
+        30_000,
+        30_000,
+        'restarted',
+      ])
+      expect(await q.backlog()).toBe(0)
+    } finally {
+      await q.close()
+    }
+  })
+
   test('closing while a dead thread is being replaced ends the replacement', async () => {
     const events: QueueThreadEvent['type'][] = []
-    const q = await openThreadedSqliteQueue({ path: freshPath(), clock: new FakeClock(), ...WINDOWS }, (e) =>
-      events.push(e.type),
+    const q = await openThreadedSqliteQueue(
+      { path: freshPath(), clock: new FakeClock(), ...WINDOWS },
+      {
+        onThreadEvent: (e) => events.push(e.type),
+      },
     )
     await q.killThreadForTest()
     await q.close()

@@ -71,15 +71,33 @@ export type QueueThreadEvent =
 /** Longest wait between two tries to start a new thread after the last one died. */
 const MAX_RESTART_BACKOFF_MS = 30_000
 
+/** What the service gives the threaded queue besides the queue's options. */
+export interface ThreadedQueueHooks {
+  /** Told what happens to the queue's thread (the service logs it). */
+  onThreadEvent?: (event: QueueThreadEvent) => void
+  /**
+   * Waits `ms` before the next try to start a thread, or less when `signal` aborts (the queue
+   * closes); must not reject. Default: a timer.
+   */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>
+}
+
+const timerSleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  sleep(ms, undefined, { signal }).catch(() => undefined)
+
 /** Starts the thread and opens (creating or migrating) the queue file in it. */
 export async function openThreadedSqliteQueue(
   options: SqliteQueueOptions,
-  onThreadEvent: (event: QueueThreadEvent) => void = () => undefined,
+  hooks: ThreadedQueueHooks = {},
 ): Promise<ThreadedSqliteQueue> {
   const { clock, ...rest } = options
   const data: QueueThreadData = { options: rest }
   const { worker, info } = await startThread(data)
-  return new ThreadedSqliteQueue(worker, clock, info, () => startThread(data), onThreadEvent)
+  return new ThreadedSqliteQueue(worker, clock, info, {
+    newThread: () => startThread(data),
+    onThreadEvent: hooks.onThreadEvent ?? (() => undefined),
+    sleep: hooks.sleep ?? timerSleep,
+  })
 }
 
 /** A thread with the queue file open in it, once it says so. */
@@ -131,16 +149,21 @@ export class ThreadedSqliteQueue implements Queue, SqlStatementRunner {
   private readonly cancelRestart = new AbortController()
   private readonly newThread: () => Promise<{ worker: Worker; info: SqliteQueueInfo }>
   private readonly onThreadEvent: (event: QueueThreadEvent) => void
+  private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>
 
   constructor(
     worker: Worker,
     clock: Clock,
     info: SqliteQueueInfo,
-    newThread: () => Promise<{ worker: Worker; info: SqliteQueueInfo }>,
-    onThreadEvent: (event: QueueThreadEvent) => void,
+    restarts: {
+      newThread: () => Promise<{ worker: Worker; info: SqliteQueueInfo }>
+      onThreadEvent: (event: QueueThreadEvent) => void
+      sleep: (ms: number, signal: AbortSignal) => Promise<void>
+    },
   ) {
-    this.newThread = newThread
-    this.onThreadEvent = onThreadEvent
+    this.newThread = restarts.newThread
+    this.onThreadEvent = restarts.onThreadEvent
+    this.sleep = restarts.sleep
     this.worker = worker
     this.clock = clock
     this.info = info
@@ -191,7 +214,7 @@ export class ThreadedSqliteQueue implements Queue, SqlStatementRunner {
     let waitMs = 0
     while (!this.closed) {
       if (waitMs > 0) {
-        await sleep(waitMs, undefined, { signal: this.cancelRestart.signal }).catch(() => undefined)
+        await this.sleep(waitMs, this.cancelRestart.signal)
         if (this.closed) {
           return
         }
