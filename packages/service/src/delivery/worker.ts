@@ -713,6 +713,11 @@ export class DestinationWorker {
       return false
     }
     if (this.held.size > 0 || underWay) {
+      // A settlement being written finishes first (as when settling was a step of the round):
+      // nothing is written for these jobs once they are let go.
+      while (this.settling !== null) {
+        await this.settling
+      }
       const ids = [...this.held.keys()]
       if (exclusive && ids.length > 0) {
         // Attempts unchanged: the next holder takes these jobs at its first claim.
