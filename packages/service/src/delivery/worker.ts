@@ -444,7 +444,10 @@ export class DestinationWorker {
   private readonly cancel = new AbortController()
   /** Ends the lease renewals, once `stop()` has released what is left. */
   private readonly stopHeartbeat = new AbortController()
-  /** Ends the poller's wait early: a job joined an empty flight, the credentials work again. */
+  /**
+   * Ends the poller's wait early: a job joined an empty flight, a call waits for a slot, the
+   * credentials work again, or `stop()`.
+   */
   private pollerWake = new AbortController()
   private loop: Promise<void> | null = null
   private pollerLoop: Promise<void> | null = null
@@ -513,6 +516,7 @@ export class DestinationWorker {
     }
     this.stopping = true
     this.stopSleeps.abort()
+    this.wakePoller()
     const started = this.deps.clock.now()
     const graceTimer = new AbortController()
     const graceOver = this.deps.sleep(graceMs, graceTimer.signal).then(() => {
@@ -637,7 +641,7 @@ export class DestinationWorker {
       // moves earlier when calls start waiting for a slot.
       const wait = idle ? this.opts.authProbeMs : Math.min(this.pollDueAt() - now, this.opts.minPollGapMs)
       if (wait > 0) {
-        await this.deps.sleep(wait, AbortSignal.any([this.stopSleeps.signal, this.pollerWake.signal]))
+        await this.deps.sleep(wait, this.pollerWake.signal)
         if (this.pollerWake.signal.aborted) {
           this.pollerWake = new AbortController()
         }
