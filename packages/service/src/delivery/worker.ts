@@ -547,10 +547,8 @@ export class DestinationWorker {
     if (!this.cancel.signal.aborted) {
       await this.settleAll()
     }
-    while (this.settling !== null) {
-      // Cancelled: the settlement under way gives up; its jobs are released below.
-      await this.settling
-    }
+    // Cancelled: the settlement under way gives up; its jobs are released below.
+    await this.settlementWritten()
     graceTimer.abort()
     await graceOver
     this.stopHeartbeat.abort()
@@ -719,9 +717,7 @@ export class DestinationWorker {
     if (this.held.size > 0 || underWay) {
       // A settlement being written finishes first (as when settling was a step of the round):
       // nothing is written for these jobs once they are let go.
-      while (this.settling !== null) {
-        await this.settling
-      }
+      await this.settlementWritten()
       const ids = [...this.held.keys()]
       if (exclusive && ids.length > 0) {
         // Attempts unchanged: the next holder takes these jobs at its first claim.
@@ -924,6 +920,11 @@ export class DestinationWorker {
   /** Settles everything the polls found finished, and waits until it is written. */
   private async settleAll(): Promise<void> {
     this.kickSettler()
+    await this.settlementWritten()
+  }
+
+  /** Waits until no settlement is being written, including those the settler chains after it. */
+  private async settlementWritten(): Promise<void> {
     while (this.settling !== null) {
       await this.settling
     }
