@@ -82,6 +82,11 @@ export interface ThreadedQueueHooks {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>
 }
 
+/** How a dead thread is replaced: a new thread, what to tell the service, the wait between tries. */
+type Restarts = Required<ThreadedQueueHooks> & {
+  newThread: () => Promise<{ worker: Worker; info: SqliteQueueInfo }>
+}
+
 const timerSleep = (ms: number, signal: AbortSignal): Promise<void> =>
   sleep(ms, undefined, { signal }).catch(() => undefined)
 
@@ -147,23 +152,10 @@ export class ThreadedSqliteQueue implements Queue, SqlStatementRunner {
   /** The tries to start a new thread under way (closing waits for them). */
   private restarting: Promise<void> | null = null
   private readonly cancelRestart = new AbortController()
-  private readonly newThread: () => Promise<{ worker: Worker; info: SqliteQueueInfo }>
-  private readonly onThreadEvent: (event: QueueThreadEvent) => void
-  private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>
+  private readonly restarts: Restarts
 
-  constructor(
-    worker: Worker,
-    clock: Clock,
-    info: SqliteQueueInfo,
-    restarts: {
-      newThread: () => Promise<{ worker: Worker; info: SqliteQueueInfo }>
-      onThreadEvent: (event: QueueThreadEvent) => void
-      sleep: (ms: number, signal: AbortSignal) => Promise<void>
-    },
-  ) {
-    this.newThread = restarts.newThread
-    this.onThreadEvent = restarts.onThreadEvent
-    this.sleep = restarts.sleep
+  constructor(worker: Worker, clock: Clock, info: SqliteQueueInfo, restarts: Restarts) {
+    this.restarts = restarts
     this.worker = worker
     this.clock = clock
     this.info = info
@@ -199,7 +191,7 @@ export class ThreadedSqliteQueue implements Queue, SqlStatementRunner {
         p.reject(this.gone)
       }
       this.pending.clear()
-      this.onThreadEvent({ type: 'gone', message: this.gone.message })
+      this.restarts.onThreadEvent({ type: 'gone', message: this.gone.message })
       this.restarting = this.restart().finally(() => {
         this.restarting = null
       })
@@ -214,13 +206,13 @@ export class ThreadedSqliteQueue implements Queue, SqlStatementRunner {
     let waitMs = 0
     while (!this.closed) {
       if (waitMs > 0) {
-        await this.sleep(waitMs, this.cancelRestart.signal)
+        await this.restarts.sleep(waitMs, this.cancelRestart.signal)
         if (this.closed) {
           return
         }
       }
       try {
-        const { worker } = await this.newThread()
+        const { worker } = await this.restarts.newThread()
         if (this.closed) {
           await worker.terminate()
           return
@@ -228,11 +220,11 @@ export class ThreadedSqliteQueue implements Queue, SqlStatementRunner {
         this.worker = worker
         this.adopt(worker)
         this.gone = null
-        this.onThreadEvent({ type: 'restarted' })
+        this.restarts.onThreadEvent({ type: 'restarted' })
         return
       } catch (err) {
         waitMs = waitMs === 0 ? 1000 : Math.min(MAX_RESTART_BACKOFF_MS, waitMs * 2)
-        this.onThreadEvent({
+        this.restarts.onThreadEvent({
           type: 'restart-failed',
           error: err instanceof Error ? err : new Error(String(err)),
           retryInMs: waitMs,
