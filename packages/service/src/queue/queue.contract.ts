@@ -285,8 +285,8 @@ export function describeQueueContract(name: string, makeQueue: MakeQueue): void 
       })
     })
 
-    // A bulk claim (the worker's) reads the blockers at once; a small one may ask per job: both
-    // must give the same answer.
+    // Small claims and bulk ones (the worker's) must give the same answer: a backend may read a
+    // claim's blockers differently by its size (PostgreSQL reads them once per claim).
     describe.each([
       ['small claims', 10],
       ['bulk claims', 100],
