@@ -123,8 +123,9 @@ async function measureRound(
         }
       }
     })
-    if (claimed.flat().length !== events) {
-      throw new Error(`claimed ${claimed.flat().length} jobs of ${events}`)
+    const claimedJobs = claimed.reduce((n, ids) => n + ids.length, 0)
+    if (claimedJobs !== events) {
+      throw new Error(`claimed ${claimedJobs} jobs of ${events}`)
     }
     const completions: Promise<void>[] = []
     const complete = step(() => {
