@@ -661,6 +661,14 @@ export class DestinationWorker {
     this.pollerWake.abort()
   }
 
+  /** A job joins the flight; the first one ends the poller's idle wait, so it is polled when due. */
+  private joinFlight(job: InFlight): void {
+    this.inFlight.push(job)
+    if (this.inFlight.length === 1) {
+      this.wakePoller()
+    }
+  }
+
   /**
    * Ends the leases of the destination's jobs left leased by a previous process: at start this
    * worker holds nothing, and no other worker delivers this destination (see the header).
@@ -1148,10 +1156,7 @@ export class DestinationWorker {
         spec.request(items.map((i) => i.record)),
         { signal: this.cancel.signal },
       )
-      this.inFlight.push({ jobStatusId: r.body.job_status.id, items, sentAt: this.deps.clock.now() })
-      if (this.inFlight.length === 1) {
-        this.wakePoller()
-      }
+      this.joinFlight({ jobStatusId: r.body.job_status.id, items, sentAt: this.deps.clock.now() })
       this.learnJobsInFlight(r.headers['zendesk-ratelimit-inflight-jobs'])
     } catch (err) {
       if (this.cancel.signal.aborted) {
@@ -1288,15 +1293,12 @@ export class DestinationWorker {
       throw stoppedError()
     }
     return new Promise<JobResult[]>((resolve, reject) => {
-      this.inFlight.push({
+      this.joinFlight({
         jobStatusId: sent.body.job_status.id,
         items: [],
         sentAt: this.deps.clock.now(),
         waiter: { resolve, reject },
       })
-      if (this.inFlight.length === 1) {
-        this.wakePoller()
-      }
     })
   }
 
