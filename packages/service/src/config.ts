@@ -81,6 +81,15 @@ const envSchema = z.object({
     .describe(
       'Several nodes (DATABASE_URL): how long a delivery lease lasts without renewal; a dead node’s destinations move within about 4/3 of it.',
     ),
+  HELPER_THREAD_NICENESS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(19)
+    .default(10)
+    .describe(
+      'Linux nice value given at start to Node’s helper threads (V8’s compilers and GC helpers, libuv’s pool), so that they yield the CPU to request handling; 0 leaves them as they are.',
+    ),
 })
 
 export type ZendeskConnection =
@@ -168,6 +177,8 @@ export interface Config {
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL']
   /** Several nodes on one PostgreSQL: the delivery leases (cluster/lease.ts, docs/deployment.md). */
   cluster: { leaseTtlMs: number }
+  /** The nice value of Node's helper threads (lib/helper-threads.ts); 0: left as they are. */
+  helperThreadNiceness: number
   sources: SourceConfig[]
   destinations: DestinationConfig[]
 }
@@ -639,6 +650,7 @@ export function loadConfig(
     database: e.DATABASE_URL ? { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE } : null,
     logLevel: e.LOG_LEVEL,
     cluster: { leaseTtlMs: e.LEASE_TTL_MS },
+    helperThreadNiceness: e.HELPER_THREAD_NICENESS,
     sources,
     destinations,
   })

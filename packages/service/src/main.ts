@@ -10,6 +10,7 @@ import { pino } from 'pino'
 import { configFilePath, loadConfig, zendeskCredentials, type Config } from './config.js'
 import { ConfigError } from './errors.js'
 import { systemClock } from './lib/clock.js'
+import { lowerHelperThreads, processThreads } from './lib/helper-threads.js'
 import { startService, type ResolvedZendesk } from './service.js'
 
 async function main(): Promise<void> {
@@ -25,6 +26,14 @@ async function main(): Promise<void> {
     throw err
   }
   const log = pino({ level: config.logLevel })
+  // Before any thread of ours starts, so that the queue's thread keeps the main thread's priority.
+  const helpers = lowerHelperThreads(process.pid, config.helperThreadNiceness, processThreads)
+  if (helpers.lowered.length > 0 || helpers.failed > 0) {
+    log.info(
+      { threads: helpers.lowered.length, failed: helpers.failed, niceness: config.helperThreadNiceness },
+      'Node helper threads (V8 compilers, GC helpers, libuv pool) run at a lower CPU priority',
+    )
+  }
 
   const sandboxes: { close(): Promise<void> }[] = []
   // Filled in by resolveZendesk when a destination is a sandbox.
