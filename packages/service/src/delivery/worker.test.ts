@@ -9,7 +9,7 @@ import type { Emulator, EmulatorOptions } from '@zdd/zendesk-emulator'
 import { afterEach, describe, expect, test } from 'vitest'
 
 import type { SqliteQueue } from '../queue/sqlite-queue.js'
-import type { DestinationWorker, WorkerOptions } from './worker.js'
+import type { DestinationWorker, WorkerOptions, ZendeskSender } from './worker.js'
 import {
   Cleanups,
   createWorker,
@@ -167,6 +167,43 @@ describe('the delivery worker', () => {
     await s.waitFor(async () => (await s.requests('create_or_update_many')).length === 3, 3_000)
     expect(await s.requests('job_statuses')).toEqual([])
     expect((await s.requests('create_or_update_many')).map((r) => r.status)).toEqual([200, 200, 200])
+  })
+
+  test('polls are timed from when each call left: answers read late do not make the polls early', async () => {
+    // Jobs take 300 ms; one slot, so each bulk call waits for a poll that saw the last job done.
+    // Every other call's answer is read 250 ms after it came (an event loop busy with ingest).
+    // Timed from those late readings, jobs would look 250 ms quicker than they are, and the polls
+    // for the calls read at once would come early, find nothing, and back off.
+    const emulator = await startEmulator(cleanups, { jobDelayMs: 300 })
+    const queue = openTempQueue(cleanups, 'zdd-worker-')
+    const zendesk = emulatorSender(cleanups, emulator)
+    let bulkCalls = 0
+    const readsLate: ZendeskSender = {
+      ...zendesk,
+      async send(req, o) {
+        const answer = await zendesk.send(req, o)
+        if (req.path.includes('create_or_update_many') && bulkCalls++ % 2 === 0) {
+          await delay(250)
+        }
+        return answer
+      },
+    }
+    const worker = createWorker(
+      cleanups,
+      readsLate,
+      workerDeps(queue, { options: { maxBulkJobsInFlight: 1, prefetchBulkCalls: 1 } }),
+    )
+    await queue.enqueue(
+      Array.from({ length: 600 }, (_, i) =>
+        identifyJob(`u${i}`, { email: `u${i}@example.com`, name: `U ${i}` }, `m${i}`),
+      ),
+    )
+    worker.start()
+    await waitFor(async () => (await queue.list(DESTINATION, 'done', 1000)).length === 600, 15_000)
+    expect((await requests(emulator, 'create_or_update_many')).length).toBe(6)
+    // The first job teaches how long jobs take (a first guess of 20 ms: two or three polls);
+    // after it, one poll a job, with room for one that comes early on a slow machine.
+    expect((await requests(emulator, 'job_statuses')).length).toBeLessThanOrEqual(9)
   })
 
   test('polls and the next bulk calls do not wait for the queue writes of earlier settlements', async () => {

@@ -23,8 +23,9 @@
  *   of every batch and step). Polls run on their own loop (`poller`), never behind the round's
  *   claims and settlements, which wait on the queue's thread while ingest writes; a poll that
  *   frees slots sends the calls built ahead at once. A poll is timed to when the oldest job is
- *   sure to be done: the shortest age at which recent jobs were seen finished; a poll that finds
- *   nothing finished doubles the gap to the next. A failed poll leaves the jobs in flight and is
+ *   sure to be done: the shortest age at which recent jobs were seen finished, counted from when
+ *   the call left (an answer the event loop read late must not make jobs look quicker than they
+ *   are, and polls early); a poll that finds nothing finished doubles the gap to the next. A failed poll leaves the jobs in flight and is
  *   tried again with a growing interval (up to 30 s); an auth failure on a poll pauses the
  *   destination, and polling goes on once the credentials work.
  * - Slots: a bulk call in flight (or on its way) and a running `perform` each hold one of the
@@ -267,6 +268,11 @@ interface InFlight {
   jobStatusId: string
   /** The records of a bulk action's call (none for a `perform`'s job). */
   items: Item[]
+  /**
+   * When the call left (`ZendeskResponse.sentAt`), not when its answer was read: the job was
+   * queued after it, so a job's age from here is never shorter than it ran, even when the event
+   * loop read the answer late.
+   */
   sentAt: number
   /** A `perform` waiting in `runJob` for this job: the shared poll answers it. */
   waiter?: { resolve: (results: JobResult[]) => void; reject: (err: unknown) => void }
@@ -393,8 +399,9 @@ export class DestinationWorker {
   private fruitlessPolls = 0
   private nextPollAt = -Infinity
   /**
-   * Ages at which recent bulk jobs were seen finished (from their send to the poll that saw
-   * them), ms. Each is an upper bound of how long a job takes; their minimum is when a job is
+   * Ages at which recent bulk jobs were seen finished (from when the call left to the answer of
+   * the poll that saw them), ms. Each is an upper bound of how long a job takes (the job was
+   * queued after the call left, and was done before that answer); their minimum is when a job is
    * sure to be done, so polls go out when jobs complete rather than on a beat or a few
    * milliseconds late. Only the last `FINISHED_AGES_KEPT` count, so the figure grows again when
    * Zendesk slows down (and fruitless polls back off meanwhile).
@@ -1156,7 +1163,7 @@ export class DestinationWorker {
         spec.request(items.map((i) => i.record)),
         { signal: this.cancel.signal },
       )
-      this.joinFlight({ jobStatusId: r.body.job_status.id, items, sentAt: this.deps.clock.now() })
+      this.joinFlight({ jobStatusId: r.body.job_status.id, items, sentAt: r.sentAt ?? this.deps.clock.now() })
       this.learnJobsInFlight(r.headers['zendesk-ratelimit-inflight-jobs'])
     } catch (err) {
       if (this.cancel.signal.aborted) {
@@ -1296,7 +1303,7 @@ export class DestinationWorker {
       this.joinFlight({
         jobStatusId: sent.body.job_status.id,
         items: [],
-        sentAt: this.deps.clock.now(),
+        sentAt: sent.sentAt ?? this.deps.clock.now(),
         waiter: { resolve, reject },
       })
     })

@@ -97,6 +97,8 @@ interface RawAnswer {
   status: number
   headers: Record<string, string>
   text: string
+  /** When the exchange began (`ZendeskResponse.sentAt`). */
+  sentAt: number
 }
 
 export function createZendeskClient(opts: ZendeskClientOptions): ZendeskClient {
@@ -188,7 +190,12 @@ export function createZendeskClient(opts: ZendeskClientOptions): ZendeskClient {
         body: body ?? null,
         signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
       })
-      answer = { status: res.statusCode, headers: flatHeaders(res.headers), text: await res.body.text() }
+      answer = {
+        status: res.statusCode,
+        headers: flatHeaders(res.headers),
+        text: await res.body.text(),
+        sentAt: started,
+      }
     } catch (err) {
       permit.done(null)
       throw noAnswerError(err, info, timeout, signal)
@@ -262,7 +269,12 @@ export function createZendeskClient(opts: ZendeskClientOptions): ZendeskClient {
       if (parsed.kind === 'text') {
         throw invalidResponseError(info, answer.status, answer.text)
       }
-      return { status: answer.status, headers: answer.headers, body: parsed.value as T }
+      return {
+        status: answer.status,
+        headers: answer.headers,
+        body: parsed.value as T,
+        sentAt: answer.sentAt,
+      }
     }
     throw errorFromAnswer(
       { status: answer.status, headers: answer.headers, body: parsed.value },

@@ -33,4 +33,10 @@ export interface ZendeskResponse<T = unknown> {
   status: number
   headers: Record<string, string>
   body: T
+  /**
+   * When the request left (epoch ms, the client's clock): after the rate limiter let it go, as the
+   * HTTP exchange began. Whatever Zendesk did for it (a bulk call's job was queued) happened after
+   * this, however late its answer was read. Absent from answers made up by tests.
+   */
+  sentAt?: number
 }
