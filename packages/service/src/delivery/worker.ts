@@ -25,9 +25,10 @@
  *   frees slots sends the calls built ahead at once. A poll is timed to when the oldest job is
  *   sure to be done: the shortest age at which recent jobs were seen finished, counted from when
  *   the call left (an answer the event loop read late must not make jobs look quicker than they
- *   are, and polls early); a poll that finds nothing finished doubles the gap to the next. A failed poll leaves the jobs in flight and is
- *   tried again with a growing interval (up to 30 s); an auth failure on a poll pauses the
- *   destination, and polling goes on once the credentials work.
+ *   are, and polls early); a poll that finds nothing finished doubles the gap to the next. A
+ *   failed poll leaves the jobs in flight and is tried again with a growing interval (up to
+ *   30 s); an auth failure on a poll pauses the destination, and polling goes on once the
+ *   credentials work.
  * - Slots: a bulk call in flight (or on its way) and a running `perform` each hold one of the
  *   `maxBulkJobsInFlight` slots. While every slot is taken, the worker claims and builds up to
  *   `prefetchBulkCalls` more batches, which wait for a slot and go out as soon as one is free:
