@@ -9,6 +9,7 @@ import type { Emulator, EmulatorOptions } from '@zdd/zendesk-emulator'
 import { afterEach, describe, expect, test } from 'vitest'
 
 import type { SqliteQueue } from '../queue/sqlite-queue.js'
+import type { ZendeskRequest } from '../zendesk/request.js'
 import type { DestinationWorker, WorkerOptions, ZendeskSender } from './worker.js'
 import {
   Cleanups,
@@ -180,8 +181,8 @@ describe('the delivery worker', () => {
     let bulkCalls = 0
     const readsLate: ZendeskSender = {
       ...zendesk,
-      async send(req, o) {
-        const answer = await zendesk.send(req, o)
+      async send<T>(req: ZendeskRequest, o?: { signal?: AbortSignal }) {
+        const answer = await zendesk.send<T>(req, o)
         if (req.path.includes('create_or_update_many') && bulkCalls++ % 2 === 0) {
           await delay(250)
         }
