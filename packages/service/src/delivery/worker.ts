@@ -270,9 +270,9 @@ interface InFlight {
   /** The records of a bulk action's call (none for a `perform`'s job). */
   items: Item[]
   /**
-   * When the call left (`ZendeskResponse.sentAt`), not when its answer was read: the job was
-   * queued after it, so a job's age from here is never shorter than it ran, even when the event
-   * loop read the answer late.
+   * When the call left (`ZendeskResponse.sentAt`; the client runs on the service's clock, as the
+   * worker does), not when its answer was read: the job was queued after it, so a job's age from
+   * here is never shorter than it ran, even when the event loop read the answer late.
    */
   sentAt: number
   /** A `perform` waiting in `runJob` for this job: the shared poll answers it. */

@@ -66,6 +66,9 @@ async function annAndBob(): Promise<{ ann: any; bob: any }> {
     const s = await t!.state()
     return s.users.filter((u: any) => u.external_id).length === 2 ? s : null
   })
+  // And the service has settled their jobs (a poll saw the bulk job done): until then Bob's next
+  // identify waits behind his first one, and would go out in a later call than Cy's.
+  await t!.waitFor(async () => ((await jobs('done')).length === 2 ? true : null))
   const ann = state.users.find((u: any) => u.external_id === 'u-ann')
   const bob = state.users.find((u: any) => u.external_id === 'u-bob')
   await addEmailIdentity(ann.id, 'shared@example.com')
