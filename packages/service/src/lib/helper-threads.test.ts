@@ -5,10 +5,11 @@ import { describe, expect, test } from 'vitest'
 import { lowerHelperThreads, processThreads, type ThreadControl } from './helper-threads.js'
 
 /** Threads of a pretend process: their nice values, and which ones refuse a change. */
-function fakeThreads(ids: number[] | null, refusing: number[] = []) {
-  const niceness = new Map<number, number>((ids ?? []).map((id) => [id, 0]))
+function fakeThreads(ids: number[] | null, refusing: number[] = [], start: Record<number, number> = {}) {
+  const niceness = new Map<number, number>((ids ?? []).map((id) => [id, start[id] ?? 0]))
   const control: ThreadControl = {
     threadIds: () => ids,
+    priorityOf: (id) => niceness.get(id) ?? 0,
     setPriority(id, n) {
       if (refusing.includes(id)) {
         throw new Error(`ESRCH: no such thread ${id}`)
@@ -39,6 +40,16 @@ describe('lowerHelperThreads', () => {
     const { control, niceness } = fakeThreads([7, 8, 9], [8])
     expect(lowerHelperThreads(7, 5, control)).toEqual({ lowered: [9], failed: 1, supported: true })
     expect(niceness.get(9)).toBe(5)
+  })
+
+  test('only ever lowers: a thread already at that nice value or above keeps its own', () => {
+    const { control, niceness } = fakeThreads([1, 2, 3], [], { 2: 15, 3: 10 })
+    expect(lowerHelperThreads(1, 10, control)).toEqual({ lowered: [2, 3], failed: 0, supported: true })
+    expect([...niceness]).toEqual([
+      [1, 0],
+      [2, 15],
+      [3, 10],
+    ])
   })
 
   test('niceness 0 changes nothing', () => {

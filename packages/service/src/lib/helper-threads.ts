@@ -12,8 +12,8 @@
  * reason; Node does not, so the service lowers them itself, once, at start:
  *
  * - every thread that exists when it is called but the main one gets `niceness` (Linux's
- *   per-thread nice value, 0–19; `os.setPriority` takes a thread id there). Only lowering: a
- *   process may always do that, whatever its privileges.
+ *   per-thread nice value, 0–19; `os.setPriority` takes a thread id there), unless it is at that
+ *   value or above already. Only lowering: a process may always do that, whatever its privileges.
  * - threads started later (the queue's thread, the in-process sandbox's) inherit the main
  *   thread's priority: main.ts calls this before it starts any.
  * - a lower priority only matters when the CPU is short: idle cores still run them at once.
@@ -24,17 +24,18 @@
  */
 
 import { readdirSync } from 'node:fs'
-import { setPriority } from 'node:os'
+import { getPriority, setPriority } from 'node:os'
 
-/** What lowering needs from the system: the process's threads and a way to set one's priority. */
+/** What lowering needs from the system: the process's threads, and each one's priority. */
 export interface ThreadControl {
   /** The ids of the process's threads, or null where they cannot be listed. */
   threadIds(): number[] | null
+  priorityOf(threadId: number): number
   setPriority(threadId: number, niceness: number): void
 }
 
 export interface LoweredThreads {
-  /** The threads now at the lower priority. */
+  /** The threads now at the lower priority (or at a lower one already). */
   lowered: number[]
   /** Threads that could not be changed (ended meanwhile, or refused). */
   failed: number
@@ -62,7 +63,11 @@ export function lowerHelperThreads(
       continue
     }
     try {
-      threads.setPriority(id, niceness)
+      // Only ever lower: a thread already at that nice value or above (a process started with
+      // `nice`) keeps its own, and raising it would need a privilege.
+      if (threads.priorityOf(id) < niceness) {
+        threads.setPriority(id, niceness)
+      }
       lowered.push(id)
     } catch {
       failed += 1
@@ -79,6 +84,9 @@ export const processThreads: ThreadControl = {
     } catch {
       return null
     }
+  },
+  priorityOf(threadId) {
+    return getPriority(threadId)
   },
   setPriority(threadId, niceness) {
     setPriority(threadId, niceness)
