@@ -279,15 +279,20 @@ interface InFlight {
   waiter?: { resolve: (results: JobResult[]) => void; reject: (err: unknown) => void }
 }
 
-/** A claimed job not settled yet: how many of its records are still out, and the worst error so far. */
+/**
+ * A claimed job not settled yet: how many of its records are still out, and the worst error so
+ * far. Every field is there from the start (null until known), so that all of them share one
+ * shape for V8: fields added later changed it, and `apply`, optimized for the first shape, was
+ * thrown away and compiled again during a fresh sync (bench/README.md, ninth session).
+ */
 interface Held {
   job: Job
   pending: number
   error: unknown
   /** What its records left out, said by the actions (`ActionContext.note`): a delivered job's reason. */
-  notes?: Set<string>
+  notes: Set<string> | null
   /** The subscriptions that took its event, routed once when it was claimed. */
-  subs?: Subscription[]
+  subs: Subscription[] | null
 }
 
 export function matchesTrigger(trigger: Trigger, event: SpecEvent): boolean {
@@ -830,7 +835,7 @@ export class DestinationWorker {
       this.drained = jobs.length < limit
       if (jobs.length > 0) {
         for (const job of jobs) {
-          this.held.set(job.id, { job, pending: 0, error: null })
+          this.held.set(job.id, { job, pending: 0, error: null, notes: null, subs: null })
         }
         await this.process(jobs)
         worked = true
