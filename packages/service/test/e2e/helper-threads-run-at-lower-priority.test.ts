@@ -4,8 +4,8 @@
  * thread at the normal priority, and still syncs (lib/helper-threads.ts). Linux only: the nice
  * values are read from /proc.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { getPriority, tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import { afterEach, describe, expect, test } from 'vitest'
@@ -27,15 +27,9 @@ afterEach(async () => {
   }
 })
 
-/** Each thread of `pid` with its nice value (field 19 of /proc/<pid>/task/<tid>/stat). */
+/** Each thread of `pid` (/proc/<pid>/task) with its nice value. */
 function niceValues(pid: number): Map<number, number> {
-  const out = new Map<number, number>()
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    out.set(Number(tid), Number(fields[16]))
-  }
-  return out
+  return new Map(readdirSync(`/proc/${pid}/task`).map((tid) => [Number(tid), getPriority(Number(tid))]))
 }
 
 async function start(env: Record<string, string>): Promise<ChildService> {
