@@ -164,10 +164,40 @@ describe('the delivery worker', () => {
     await s.identify(...users(100, 200))
     s.worker.wake()
     // Both slots look taken (the first job and the second call), yet the second call's answer
-    // says the account runs one job: the first is done, and the third call goes at once.
-    await s.waitFor(async () => (await s.requests('create_or_update_many')).length === 3, 3_000)
-    expect(await s.requests('job_statuses')).toEqual([])
+    // says the account runs one job: the first is done, and the third call goes at once, before
+    // any poll (the answer also teaches how long jobs take, so a poll follows soon).
+    const calls = await s.waitFor(async () => {
+      const sent = await s.requests('create_or_update_many')
+      return sent.length === 3 ? sent : null
+    }, 3_000)
+    const polls = await s.requests('job_statuses')
+    expect(polls.filter((p) => p.seq < calls[2]!.seq)).toEqual([])
     expect((await s.requests('create_or_update_many')).map((r) => r.status)).toEqual([200, 200, 200])
+  })
+
+  test('a bulk answer whose in-flight count shows a job done teaches how long jobs take: the first poll does not wait for the first guess', async () => {
+    // The first guess of a job's time is 5 s; jobs take 300 ms.
+    const s = await setup({
+      emulator: { jobDelayMs: 300 },
+      worker: { maxBulkJobsInFlight: 3, prefetchBulkCalls: 3, pollIntervalMs: 5_000 },
+    })
+    const users = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        userId: `u${from + i}`,
+        email: `u${from + i}@example.com`,
+        name: `U ${from + i}`,
+      }))
+    await s.identify(...users(0, 100))
+    s.worker.start()
+    await s.waitFor(async () => (await s.requests('create_or_update_many')).length === 1)
+    await delay(450)
+    await s.identify(...users(100, 100))
+    s.worker.wake()
+    // The second call's answer says one of our two jobs is done: the first one, at most ~450 ms
+    // old. Both are polled, and settled, long before the first guess would have polled them.
+    await s.waitFor(async () => (await s.queue.counts(DESTINATION)).done === 200, 3_000)
+    expect((await s.requests('create_or_update_many')).map((r) => r.status)).toEqual([200, 200])
+    expect((await s.requests('job_statuses')).length).toBeGreaterThan(0)
   })
 
   test('polls are timed from when each call left: answers read late do not make the polls early', async () => {

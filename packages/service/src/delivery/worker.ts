@@ -23,9 +23,9 @@
  *   of every batch and step). Polls run on their own loop (`poller`), never behind the round's
  *   claims and settlements, which wait on the queue's thread while ingest writes; a poll that
  *   frees slots sends the calls built ahead at once. A poll is timed to when the oldest job is
- *   sure to be done: the shortest age at which recent jobs were seen finished, counted from when
- *   the call left (an answer the event loop read late must not make jobs look quicker than they
- *   are, and polls early); a poll that finds nothing finished doubles the gap to the next. A
+ *   sure to be done: the shortest age at which recent jobs were seen finished (by a poll, or by a
+ *   bulk answer's in-flight count, see Slots), counted from when the call left (an answer the
+ *   event loop read late must not make jobs look quicker than they are, and polls early); a poll that finds nothing finished doubles the gap to the next. A
  *   failed poll leaves the jobs in flight and is tried again with a growing interval (up to
  *   30 s); an auth failure on a poll pauses the destination, and polling goes on once the
  *   credentials work.
@@ -876,7 +876,8 @@ export class DestinationWorker {
    * while no perform runs: a perform's job is in flight too but holds its slot until the perform
    * ends, so its end must not free a bulk call's slot. The count is a lower bound whatever else
    * happens meanwhile: other integrations' jobs and our calls still on their way only make the
-   * account's count larger, and a job a poll removes is taken off it (`poll`).
+   * account's count larger, and a job a poll removes is taken off it (`poll`). It also tells how
+   * long jobs take, as a poll does.
    */
   private learnJobsInFlight(header: string | undefined): void {
     const account = accountJobsInFlight(header)
@@ -888,7 +889,23 @@ export class DestinationWorker {
       return
     }
     this.finishedUnpolled = finished
+    // At least `finished` of our jobs are done, so one of them is no older than the
+    // `finished`-th oldest: that age bounds a job's time as a poll's sighting does. Learnt here,
+    // the first polls need not wait for the first guess (`pollIntervalMs`).
+    const sentAts = this.inFlight
+      .filter((f) => f.waiter === undefined)
+      .map((f) => f.sentAt)
+      .sort((a, b) => a - b)
+    const nth = sentAts[finished - 1]
+    const expected = this.expectedJobMs()
+    if (nth !== undefined) {
+      this.learnFinishedAge(this.deps.clock.now() - nth)
+    }
     this.useFreedSlots()
+    if (this.expectedJobMs() < expected) {
+      // The next poll may be due sooner (after the calls the freed slots take).
+      this.wakePoller()
+    }
   }
 
   /**
@@ -1145,6 +1162,7 @@ export class DestinationWorker {
     // The slot is taken from here: a lookup before the call (prepare) must not let another
     // batch through the gate meanwhile.
     this.sending += 1
+    let inFlightHeader: string | undefined
     try {
       if (spec.prepare) {
         items = await this.prepare(spec, items)
@@ -1156,30 +1174,40 @@ export class DestinationWorker {
         await this.sendSingly(items)
         return
       }
-      await this.sendBulk(spec, items)
+      inFlightHeader = await this.sendBulk(spec, items)
     } finally {
       this.sending -= 1
     }
+    // Once the call holds its slot as a job in flight, not also as a call on its way: the slots
+    // the answer shows free are all taken at once.
+    this.learnJobsInFlight(inFlightHeader)
   }
 
-  /** One bulk call; its job status joins the jobs in flight. */
-  private async sendBulk(spec: BulkSpec<PayloadOf<Fields>, unknown>, items: Item[]): Promise<void> {
+  /**
+   * One bulk call; its job status joins the jobs in flight. Returns the answer's
+   * `zendesk-ratelimit-inflight-jobs` header (undefined when the call failed).
+   */
+  private async sendBulk(
+    spec: BulkSpec<PayloadOf<Fields>, unknown>,
+    items: Item[],
+  ): Promise<string | undefined> {
     try {
       const r = await this.d.zendesk.send<{ job_status: JobStatus }>(
         spec.request(items.map((i) => i.record)),
         { signal: this.cancel.signal },
       )
       this.joinFlight({ jobStatusId: r.body.job_status.id, items, sentAt: r.sentAt ?? this.deps.clock.now() })
-      this.learnJobsInFlight(r.headers['zendesk-ratelimit-inflight-jobs'])
+      return r.headers['zendesk-ratelimit-inflight-jobs']
     } catch (err) {
       if (this.cancel.signal.aborted) {
-        return
+        return undefined
       }
       if (statusOf(err) === 403) {
         await this.checkBulkRefused(items)
-        return
+      } else {
+        await this.settleItems(items, err)
       }
-      await this.settleItems(items, err)
+      return undefined
     }
   }
 
