@@ -25,10 +25,10 @@
  *   frees slots sends the calls built ahead at once. A poll is timed to when the oldest job is
  *   sure to be done: the shortest age at which recent jobs were seen finished (by a poll, or by a
  *   bulk answer's in-flight count, see Slots), counted from when the call left (an answer the
- *   event loop read late must not make jobs look quicker than they are, and polls early); a poll that finds nothing finished doubles the gap to the next. A
- *   failed poll leaves the jobs in flight and is tried again with a growing interval (up to
- *   30 s); an auth failure on a poll pauses the destination, and polling goes on once the
- *   credentials work.
+ *   event loop read late must not make jobs look quicker than they are, and polls early); a
+ *   poll that finds nothing finished doubles the gap to the next. A failed poll leaves the jobs
+ *   in flight and is tried again with a growing interval (up to 30 s); an auth failure on a poll
+ *   pauses the destination, and polling goes on once the credentials work.
  * - Slots: a bulk call in flight (or on its way) and a running `perform` each hold one of the
  *   `maxBulkJobsInFlight` slots. While every slot is taken, the worker claims and builds up to
  *   `prefetchBulkCalls` more batches, which wait for a slot and go out as soon as one is free:
@@ -1162,7 +1162,7 @@ export class DestinationWorker {
     // The slot is taken from here: a lookup before the call (prepare) must not let another
     // batch through the gate meanwhile.
     this.sending += 1
-    let inFlightHeader: string | undefined
+    const slot = { onItsWay: true }
     try {
       if (spec.prepare) {
         items = await this.prepare(spec, items)
@@ -1174,40 +1174,42 @@ export class DestinationWorker {
         await this.sendSingly(items)
         return
       }
-      inFlightHeader = await this.sendBulk(spec, items)
+      await this.sendBulk(spec, items, slot)
     } finally {
-      this.sending -= 1
+      if (slot.onItsWay) {
+        this.sending -= 1
+      }
     }
-    // Once the call holds its slot as a job in flight, not also as a call on its way: the slots
-    // the answer shows free are all taken at once.
-    this.learnJobsInFlight(inFlightHeader)
   }
 
   /**
-   * One bulk call; its job status joins the jobs in flight. Returns the answer's
-   * `zendesk-ratelimit-inflight-jobs` header (undefined when the call failed).
+   * One bulk call; its job status joins the jobs in flight, and its slot is then held by the job
+   * (no longer by a call on its way: `slot.onItsWay` false), before the answer's in-flight count
+   * is read, so that every slot it shows free is taken at once.
    */
   private async sendBulk(
     spec: BulkSpec<PayloadOf<Fields>, unknown>,
     items: Item[],
-  ): Promise<string | undefined> {
+    slot: { onItsWay: boolean },
+  ): Promise<void> {
     try {
       const r = await this.d.zendesk.send<{ job_status: JobStatus }>(
         spec.request(items.map((i) => i.record)),
         { signal: this.cancel.signal },
       )
       this.joinFlight({ jobStatusId: r.body.job_status.id, items, sentAt: r.sentAt ?? this.deps.clock.now() })
-      return r.headers['zendesk-ratelimit-inflight-jobs']
+      slot.onItsWay = false
+      this.sending -= 1
+      this.learnJobsInFlight(r.headers['zendesk-ratelimit-inflight-jobs'])
     } catch (err) {
       if (this.cancel.signal.aborted) {
-        return undefined
+        return
       }
       if (statusOf(err) === 403) {
         await this.checkBulkRefused(items)
-      } else {
-        await this.settleItems(items, err)
+        return
       }
-      return undefined
+      await this.settleItems(items, err)
     }
   }
 
