@@ -36,6 +36,15 @@ interface Setup {
 
 const cleanups = new Cleanups()
 
+/** `n` people from `u{from}` on, each with an email and a name, for `Setup.identify`. */
+function people(from: number, n: number): { userId: string; email: string; name: string }[] {
+  return Array.from({ length: n }, (_, i) => ({
+    userId: `u${from + i}`,
+    email: `u${from + i}@example.com`,
+    name: `U ${from + i}`,
+  }))
+}
+
 afterEach(() => cleanups.run())
 
 async function setup(
@@ -128,13 +137,7 @@ describe('the delivery worker', () => {
       emulator: { jobDelayMs: 300, maxInflightJobs: 1 },
       worker: { maxBulkJobsInFlight: 1, prefetchBulkCalls: 2 },
     })
-    await s.identify(
-      ...Array.from({ length: 500 }, (_, i) => ({
-        userId: `u${i}`,
-        email: `u${i}@example.com`,
-        name: `U ${i}`,
-      })),
-    )
+    await s.identify(...people(0, 500))
     s.worker.start()
     // While the first call's job runs, the records of two more calls are claimed and built.
     await s.waitFor(
@@ -154,14 +157,12 @@ describe('the delivery worker', () => {
       emulator: { jobDelayMs: 300, maxInflightJobs: 2 },
       worker: { maxBulkJobsInFlight: 2, prefetchBulkCalls: 2, pollIntervalMs: 5_000 },
     })
-    const users = (from: number, n: number) =>
-      Array.from({ length: n }, (_, i) => ({ userId: `u${from + i}`, email: `u${from + i}@example.com` }))
-    await s.identify(...users(0, 100))
+    await s.identify(...people(0, 100))
     s.worker.start()
     await s.waitFor(async () => (await s.requests('create_or_update_many')).length === 1)
     // The first job is done in Zendesk; nothing has polled it.
     await delay(450)
-    await s.identify(...users(100, 200))
+    await s.identify(...people(100, 200))
     s.worker.wake()
     // Both slots look taken (the first job and the second call), yet the second call's answer
     // says the account runs one job: the first is done, and the third call goes at once, before
@@ -181,17 +182,11 @@ describe('the delivery worker', () => {
       emulator: { jobDelayMs: 300 },
       worker: { maxBulkJobsInFlight: 3, prefetchBulkCalls: 3, pollIntervalMs: 5_000 },
     })
-    const users = (from: number, n: number) =>
-      Array.from({ length: n }, (_, i) => ({
-        userId: `u${from + i}`,
-        email: `u${from + i}@example.com`,
-        name: `U ${from + i}`,
-      }))
-    await s.identify(...users(0, 100))
+    await s.identify(...people(0, 100))
     s.worker.start()
     await s.waitFor(async () => (await s.requests('create_or_update_many')).length === 1)
     await delay(450)
-    await s.identify(...users(100, 100))
+    await s.identify(...people(100, 100))
     s.worker.wake()
     // The second call's answer says one of our two jobs is done: the first one, at most ~450 ms
     // old. Both are polled, and settled, long before the first guess would have polled them.
