@@ -179,28 +179,7 @@ export class CustomFields {
    * destination allows it.
    */
   async prepare(payloads: readonly BuiltPayload[]): Promise<PreparedFields> {
-    const names = new Map<FieldKind, Map<string, unknown[]>>()
-    for (const { action, payload } of payloads) {
-      const spec = action.customFields
-      if (!spec) {
-        continue
-      }
-      const candidates = spec.candidates(payload as PayloadOf<Fields>)
-      const entries = Object.entries(candidates).filter(([, v]) => v !== undefined)
-      if (entries.length === 0) {
-        continue
-      }
-      const byName = names.get(spec.kind) ?? new Map<string, unknown[]>()
-      names.set(spec.kind, byName)
-      for (const [name, value] of entries) {
-        const values = byName.get(name)
-        if (values) {
-          values.push(value)
-        } else {
-          byName.set(name, [value])
-        }
-      }
-    }
+    const names = candidateNames(payloads)
     const out: PreparedFields = { catalogs: {}, failed: new Map() }
     for (const [kind, byName] of names) {
       if (this.o.signal.aborted) {
@@ -500,4 +479,37 @@ export class CustomFields {
       return 'failed'
     }
   }
+}
+
+/**
+ * The names the payloads give each kind of field, with their values. A plain function (the round's
+ * hot loop), not part of the async `prepare`: V8 optimises it on its own, a smaller compile.
+ */
+function candidateNames(payloads: readonly BuiltPayload[]): Map<FieldKind, Map<string, unknown[]>> {
+  const names = new Map<FieldKind, Map<string, unknown[]>>()
+  for (const { action, payload } of payloads) {
+    const spec = action.customFields
+    if (!spec) {
+      continue
+    }
+    const candidates = spec.candidates(payload as PayloadOf<Fields>)
+    let byName: Map<string, unknown[]> | undefined
+    for (const name of Object.keys(candidates)) {
+      const value = candidates[name]
+      if (value === undefined) {
+        continue
+      }
+      if (byName === undefined) {
+        byName = names.get(spec.kind) ?? new Map<string, unknown[]>()
+        names.set(spec.kind, byName)
+      }
+      const values = byName.get(name)
+      if (values) {
+        values.push(value)
+      } else {
+        byName.set(name, [value])
+      }
+    }
+  }
+  return names
 }

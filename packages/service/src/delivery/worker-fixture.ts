@@ -21,7 +21,13 @@ import type { NewJob, Queue } from '../queue/queue.js'
 import { openSqliteQueue, type SqliteQueue } from '../queue/sqlite-queue.js'
 import { createZendeskClient } from '../zendesk/client.js'
 import { ZendeskRateLimiter } from '../zendesk/rate-limiter.js'
-import { DestinationWorker, type Logger, type WorkerDeps, type ZendeskSender } from './worker.js'
+import {
+  DestinationWorker,
+  type Logger,
+  type Subscription,
+  type WorkerDeps,
+  type ZendeskSender,
+} from './worker.js'
 
 /** The id of the one destination the worker tests deliver to. */
 export const DESTINATION = 'zd'
@@ -113,17 +119,21 @@ export function workerDeps(queue: Queue, overrides: Partial<WorkerDeps> = {}): W
   }
 }
 
-/** A worker of `DESTINATION` with upsert-user subscribed, sending through `zendesk`; stopped after the test. */
+/**
+ * A worker of `DESTINATION` with `subscriptions` (upsert-user on its defaults unless given), sending
+ * through `zendesk`; stopped after the test.
+ */
 export function createWorker(
   cleanups: Cleanups,
   zendesk: ZendeskSender,
   deps: WorkerDeps,
+  subscriptions: Subscription[] = [{ action: upsertUser, trigger: upsertUser.defaultTrigger }],
 ): DestinationWorker {
   const worker = new DestinationWorker(
     {
       id: DESTINATION,
       settings: {},
-      subscriptions: [{ action: upsertUser, trigger: upsertUser.defaultTrigger }],
+      subscriptions,
       zendesk,
     },
     deps,
@@ -162,9 +172,11 @@ export async function requests(
 /** The users of the emulator's account now (`/__emulator/state`). */
 export async function emulatorUsers(
   emulator: Emulator,
-): Promise<{ role: string; external_id: string | null }[]> {
+): Promise<{ role: string; external_id: string | null; phone?: string | null }[]> {
   const response = await fetch(`${emulator.url}/__emulator/state`)
-  const state = (await response.json()) as { users: { role: string; external_id: string | null }[] }
+  const state = (await response.json()) as {
+    users: { role: string; external_id: string | null; phone?: string | null }[]
+  }
   return state.users
 }
 

@@ -10,12 +10,14 @@ import { afterEach, describe, expect, test } from 'vitest'
 
 import type { SqliteQueue } from '../queue/sqlite-queue.js'
 import type { ZendeskRequest } from '../zendesk/request.js'
-import type { DestinationWorker, WorkerOptions, ZendeskSender } from './worker.js'
+import type { DestinationWorker, Subscription, WorkerOptions, ZendeskSender } from './worker.js'
+import { upsertUser } from '../actions/upsert-user/upsert-user.js'
 import {
   Cleanups,
   createWorker,
   DESTINATION,
   emulatorSender,
+  emulatorUsers,
   identifyJob,
   openTempQueue,
   requests,
@@ -48,7 +50,7 @@ function people(from: number, n: number): { userId: string; email: string; name:
 afterEach(() => cleanups.run())
 
 async function setup(
-  opts: { emulator?: EmulatorOptions; worker?: Partial<WorkerOptions> } = {},
+  opts: { emulator?: EmulatorOptions; worker?: Partial<WorkerOptions>; subscriptions?: Subscription[] } = {},
 ): Promise<Setup> {
   const emulator = await startEmulator(cleanups, { jobDelayMs: 20, ...opts.emulator })
   const queue = openTempQueue(cleanups, 'zdd-worker-')
@@ -56,6 +58,7 @@ async function setup(
     cleanups,
     emulatorSender(cleanups, emulator),
     workerDeps(queue, { options: opts.worker ?? {} }),
+    opts.subscriptions,
   )
   return {
     emulator,
@@ -102,6 +105,41 @@ describe('the delivery worker', () => {
     ])
     expect((await s.queue.get(bad!))?.lastError).toMatch(/^ZD_ITEM_\w+: .*email/i)
     expect((await s.requests('create_or_update_many')).length).toBe(1)
+  })
+
+  test('with a JSONata mapping (payloads built asynchronously), a payload the mapping refuses settles alone as an invalid event and the others are delivered', async () => {
+    const s = await setup({
+      subscriptions: [
+        {
+          action: upsertUser,
+          trigger: upsertUser.defaultTrigger,
+          mapping: { phone: { '@jsonata': 'traits.mobile' } },
+        },
+      ],
+    })
+    const ids = await s.queue.enqueue([
+      identifyJob('ann', { email: 'ann@example.com', name: 'Ann', mobile: '555-0100' }, 'm-ann'),
+      identifyJob('bad', { email: 'bad@example.com', name: 'Bad', mobile: { home: '555-0101' } }, 'm-bad'),
+      identifyJob('cy', { email: 'cy@example.com', name: 'Cy', mobile: '555-0102' }, 'm-cy'),
+    ])
+    expect(ids.inserted).toBe(3)
+    const [ann, bad, cy] = (await s.queue.list(DESTINATION, 'ready', 10)).map((j) => j.id)
+    s.worker.start()
+    await s.waitFor(async () => {
+      const counts = await s.queue.counts(DESTINATION)
+      return counts.done === 2 && counts.dead === 1
+    })
+    expect([await stateOf(s, ann!), await stateOf(s, bad!), await stateOf(s, cy!)]).toEqual([
+      'done',
+      'dead',
+      'done',
+    ])
+    expect((await s.queue.get(bad!))?.lastError).toBe('MAPPING_INVALID_PAYLOAD: phone: must be a string')
+    const users = (await emulatorUsers(s.emulator)).filter((u) => u.external_id !== null)
+    expect(users.map((u) => [u.external_id, u.phone]).sort()).toEqual([
+      ['ann', '555-0100'],
+      ['cy', '555-0102'],
+    ])
   })
 
   test('a failed job-status poll leaves the bulk job in flight: a later poll settles it, nothing is sent twice', async () => {
