@@ -274,6 +274,12 @@ interface Built {
 /** What an asynchronous mapping gave: the payload, or the error it threw. */
 type Mapped = { payload: PayloadOf<Fields> } | { error: unknown }
 
+/**
+ * A subscription's payload while the round is built: ready, still to come from an asynchronous
+ * mapping, or refused (kept in its place once a payload is still to come).
+ */
+type Building = Built | { job: Job; action: AnyAction; later: Promise<Mapped> } | { job: Job; error: unknown }
+
 /** A payload the mapping refused is an invalid event (not retried); other errors stay as they are. */
 function mappingError(err: unknown): unknown {
   return err instanceof PayloadError
@@ -1058,7 +1064,9 @@ export class DestinationWorker {
     }
     /** Settled without Zendesk: a payload the mapping refused, or a record already carried. */
     const local: { job: Job; error: unknown }[] = []
-    const built = await this.build(toSend, local)
+    const round = this.build(toSend, local)
+    // Without asynchronous mappings every entry is a payload (refusals went to `local`).
+    const built = round.later ? await this.awaitMappings(round.built, local) : (round.built as Built[])
     // The custom fields of the round's values, before any record is built (so that fields
     // created now carry this round's values). A payload whose list cannot be read settles with
     // that error; the others go on.
@@ -1105,13 +1113,14 @@ export class DestinationWorker {
 
   /**
    * Each subscription's payload, in the round's order; a payload the mapping refuses goes to
-   * `local`. Mappings that answer asynchronously (expressions) are awaited after the others are
-   * built, each in its place.
+   * `local`. A plain function: mappings that answer asynchronously (JSONata) come back as
+   * promises, which `awaitMappings` settles after the round is built.
    */
-  private async build(toSend: Routed[], local: { job: Job; error: unknown }[]): Promise<Built[]> {
-    const built: (
-      Built | { job: Job; action: AnyAction; later: Promise<Mapped> } | { job: Job; error: unknown }
-    )[] = []
+  private build(
+    toSend: Routed[],
+    local: { job: Job; error: unknown }[],
+  ): { built: Building[]; later: boolean } {
+    const built: Building[] = []
     let later = false
     for (const { job, event, subs } of toSend) {
       const held = this.held.get(job.id)
@@ -1147,9 +1156,11 @@ export class DestinationWorker {
         }
       }
     }
-    if (!later) {
-      return built as Built[]
-    }
+    return { built, later }
+  }
+
+  /** The round's payloads once its asynchronous mappings have answered; refusals go to `local` in order. */
+  private async awaitMappings(built: Building[], local: { job: Job; error: unknown }[]): Promise<Built[]> {
     const out: Built[] = []
     for (const b of built) {
       if ('later' in b) {
