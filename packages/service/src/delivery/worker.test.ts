@@ -117,12 +117,12 @@ describe('the delivery worker', () => {
         },
       ],
     })
-    const ids = await s.queue.enqueue([
+    const enqueued = await s.queue.enqueue([
       identifyJob('ann', { email: 'ann@example.com', name: 'Ann', mobile: '555-0100' }, 'm-ann'),
       identifyJob('bad', { email: 'bad@example.com', name: 'Bad', mobile: { home: '555-0101' } }, 'm-bad'),
       identifyJob('cy', { email: 'cy@example.com', name: 'Cy', mobile: '555-0102' }, 'm-cy'),
     ])
-    expect(ids.inserted).toBe(3)
+    expect(enqueued.inserted).toBe(3)
     const [ann, bad, cy] = (await s.queue.list(DESTINATION, 'ready', 10)).map((j) => j.id)
     s.worker.start()
     await s.waitFor(async () => {
