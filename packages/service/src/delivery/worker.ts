@@ -271,6 +271,12 @@ interface Built {
   payload: PayloadOf<Fields>
 }
 
+/** A job settled without Zendesk: a payload the mapping refused, or a record already carried. */
+interface Local {
+  job: Job
+  error: unknown
+}
+
 /** What an asynchronous mapping gave: the payload, or the error it threw. */
 type Mapped = { payload: PayloadOf<Fields> } | { error: unknown }
 
@@ -278,7 +284,7 @@ type Mapped = { payload: PayloadOf<Fields> } | { error: unknown }
  * A subscription's payload while the round is built: ready, still to come from an asynchronous
  * mapping, or refused (kept in its place once a payload is still to come).
  */
-type Building = Built | { job: Job; action: AnyAction; later: Promise<Mapped> } | { job: Job; error: unknown }
+type Building = Built | { job: Job; action: AnyAction; later: Promise<Mapped> } | Local
 
 /** A payload the mapping refused is an invalid event (not retried); other errors stay as they are. */
 function mappingError(err: unknown): unknown {
@@ -890,14 +896,14 @@ export class DestinationWorker {
    * however many jobs it runs (its jobs are polled with the others).
    */
   private freeSlots(): number {
-    const bulkCalls = this.bulkJobsInFlight()
+    const bulkCalls = this.bulkFlight().length
     const running = bulkCalls - Math.min(this.finishedUnpolled, bulkCalls)
     return this.opts.maxBulkJobsInFlight - running - this.sending - this.performing.size
   }
 
   /** Bulk calls' jobs in flight (a perform's jobs, which have a waiter, hold the perform's slot). */
-  private bulkJobsInFlight(): number {
-    return this.inFlight.filter((f) => f.waiter === undefined).length
+  private bulkFlight(): InFlight[] {
+    return this.inFlight.filter((f) => f.waiter === undefined)
   }
 
   /**
@@ -914,7 +920,8 @@ export class DestinationWorker {
     if (account === null || this.performing.size > 0) {
       return
     }
-    const finished = Math.min(this.bulkJobsInFlight(), this.inFlight.length - account)
+    const bulk = this.bulkFlight()
+    const finished = Math.min(bulk.length, this.inFlight.length - account)
     if (finished <= this.finishedUnpolled) {
       return
     }
@@ -922,10 +929,7 @@ export class DestinationWorker {
     // At least `finished` of our jobs are done, so one of them is no older than the
     // `finished`-th oldest: that age bounds a job's time as a poll's sighting does. Learnt here,
     // the first polls need not wait for the first guess (`pollIntervalMs`).
-    const sentAts = this.inFlight
-      .filter((f) => f.waiter === undefined)
-      .map((f) => f.sentAt)
-      .sort((a, b) => a - b)
+    const sentAts = bulk.map((f) => f.sentAt).sort((a, b) => a - b)
     const nth = sentAts[finished - 1]
     const expected = this.expectedJobMs()
     if (nth !== undefined) {
@@ -1062,8 +1066,7 @@ export class DestinationWorker {
     if (toSend.length === 0) {
       return
     }
-    /** Settled without Zendesk: a payload the mapping refused, or a record already carried. */
-    const local: { job: Job; error: unknown }[] = []
+    const local: Local[] = []
     const round = this.build(toSend, local)
     // Without asynchronous mappings every entry is a payload (refusals went to `local`).
     const built = round.later ? await this.awaitMappings(round.built, local) : (round.built as Built[])
@@ -1116,10 +1119,7 @@ export class DestinationWorker {
    * `local`. A plain function: mappings that answer asynchronously (JSONata) come back as
    * promises, which `awaitMappings` settles after the round is built.
    */
-  private build(
-    toSend: Routed[],
-    local: { job: Job; error: unknown }[],
-  ): { built: Building[]; later: boolean } {
+  private build(toSend: Routed[], local: Local[]): { built: Building[]; later: boolean } {
     const built: Building[] = []
     let later = false
     for (const { job, event, subs } of toSend) {
@@ -1160,7 +1160,7 @@ export class DestinationWorker {
   }
 
   /** The round's payloads once its asynchronous mappings have answered; refusals go to `local` in order. */
-  private async awaitMappings(built: Building[], local: { job: Job; error: unknown }[]): Promise<Built[]> {
+  private async awaitMappings(built: Building[], local: Local[]): Promise<Built[]> {
     const out: Built[] = []
     for (const b of built) {
       if ('later' in b) {
@@ -1187,7 +1187,7 @@ export class DestinationWorker {
   private group(
     built: Built[],
     prepared: PreparedFields,
-    local: { job: Job; error: unknown }[],
+    local: Local[],
   ): Map<string, { action: AnyAction; items: Map<string, Item> }> {
     const ctx: ActionContext = {
       userFieldKeys: prepared.catalogs.user?.activeKeys() ?? null,
@@ -1447,7 +1447,7 @@ export class DestinationWorker {
     for (const f of this.inFlight) {
       f.waiter?.reject(stoppedError())
     }
-    this.inFlight = this.inFlight.filter((f) => f.waiter === undefined)
+    this.inFlight = this.bulkFlight()
   }
 
   /**
