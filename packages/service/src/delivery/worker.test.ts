@@ -8,6 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import type { Emulator, EmulatorOptions } from '@zdd/zendesk-emulator'
 import { afterEach, describe, expect, test } from 'vitest'
 
+import type { JobState } from '../queue/queue.js'
 import type { SqliteQueue } from '../queue/sqlite-queue.js'
 import type { ZendeskRequest } from '../zendesk/request.js'
 import type { DestinationWorker, Subscription, WorkerOptions, ZendeskSender } from './worker.js'
@@ -30,8 +31,11 @@ interface Setup {
   emulator: Emulator
   queue: SqliteQueue
   worker: DestinationWorker
-  /** Enqueues one identify per object, for `user:{userId}`, before the worker starts; returns the job ids. */
-  identify(...events: { userId: string; email?: string; name?: string }[]): Promise<number[]>
+  /**
+   * Enqueues one identify per object (its other keys are the traits), for `user:{userId}`, before
+   * the worker starts; returns the job ids.
+   */
+  identify(...events: ({ userId: string } & Record<string, unknown>)[]): Promise<number[]>
   requests(path: string): Promise<{ seq: number; path: string; status: number }[]>
   waitFor<T>(check: () => Promise<T | null | undefined | false>, timeoutMs?: number): Promise<T>
 }
@@ -83,10 +87,19 @@ async function setup(
 
 const stateOf = async (s: Setup, id: number) => (await s.queue.get(id))?.state
 
+/** Waits until the jobs have settled, as many in each state as `states` says, then checks each one's state. */
+async function expectSettled(s: Setup, ids: number[], states: JobState[]): Promise<void> {
+  await s.waitFor(async () => {
+    const counts = await s.queue.counts(DESTINATION)
+    return states.every((state) => counts[state] === states.filter((x) => x === state).length)
+  })
+  expect(await Promise.all(ids.map((id) => stateOf(s, id)))).toEqual(states)
+}
+
 describe('the delivery worker', () => {
   test('each record settles from its own result: an invalid one fails alone, with Zendesk’s reason', async () => {
     const s = await setup()
-    const [ann, bad, cy] = await s.identify(
+    const ids = await s.identify(
       { userId: 'ann', email: 'ann@example.com', name: 'Ann' },
       { userId: 'bad', email: 'not an email', name: 'Bad' },
       { userId: 'cy', email: 'cy@example.com', name: 'Cy' },
@@ -94,16 +107,8 @@ describe('the delivery worker', () => {
     s.worker.start()
     // The refused record (it has an external id and an email) settles after upsert-user's lookup
     // of who holds them (Segment's several-users rule), a moment after the others.
-    await s.waitFor(async () => {
-      const counts = await s.queue.counts(DESTINATION)
-      return counts.done === 2 && counts.dead === 1
-    })
-    expect([await stateOf(s, ann!), await stateOf(s, bad!), await stateOf(s, cy!)]).toEqual([
-      'done',
-      'dead',
-      'done',
-    ])
-    expect((await s.queue.get(bad!))?.lastError).toMatch(/^ZD_ITEM_\w+: .*email/i)
+    await expectSettled(s, ids, ['done', 'dead', 'done'])
+    expect((await s.queue.get(ids[1]!))?.lastError).toMatch(/^ZD_ITEM_\w+: .*email/i)
     expect((await s.requests('create_or_update_many')).length).toBe(1)
   })
 
@@ -117,24 +122,15 @@ describe('the delivery worker', () => {
         },
       ],
     })
-    const enqueued = await s.queue.enqueue([
-      identifyJob('ann', { email: 'ann@example.com', name: 'Ann', mobile: '555-0100' }, 'm-ann'),
-      identifyJob('bad', { email: 'bad@example.com', name: 'Bad', mobile: { home: '555-0101' } }, 'm-bad'),
-      identifyJob('cy', { email: 'cy@example.com', name: 'Cy', mobile: '555-0102' }, 'm-cy'),
-    ])
-    expect(enqueued.inserted).toBe(3)
-    const [ann, bad, cy] = (await s.queue.list(DESTINATION, 'ready', 10)).map((j) => j.id)
+    const ids = await s.identify(
+      { userId: 'ann', email: 'ann@example.com', name: 'Ann', mobile: '555-0100' },
+      { userId: 'bad', email: 'bad@example.com', name: 'Bad', mobile: { home: '555-0101' } },
+      { userId: 'cy', email: 'cy@example.com', name: 'Cy', mobile: '555-0102' },
+    )
+    expect(ids).toHaveLength(3)
     s.worker.start()
-    await s.waitFor(async () => {
-      const counts = await s.queue.counts(DESTINATION)
-      return counts.done === 2 && counts.dead === 1
-    })
-    expect([await stateOf(s, ann!), await stateOf(s, bad!), await stateOf(s, cy!)]).toEqual([
-      'done',
-      'dead',
-      'done',
-    ])
-    expect((await s.queue.get(bad!))?.lastError).toBe('MAPPING_INVALID_PAYLOAD: phone: must be a string')
+    await expectSettled(s, ids, ['done', 'dead', 'done'])
+    expect((await s.queue.get(ids[1]!))?.lastError).toBe('MAPPING_INVALID_PAYLOAD: phone: must be a string')
     const users = (await emulatorUsers(s.emulator)).filter((u) => u.external_id !== null)
     expect(users.map((u) => [u.external_id, u.phone]).sort()).toEqual([
       ['ann', '555-0100'],
